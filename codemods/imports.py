@@ -1,0 +1,224 @@
+"""Name resolution through a file's imports, built in one cheap pass, and import edits.
+
+``ImportTable`` maps every name a module binds by import to the qualified name it stands for
+(``V`` -> ``torch.autograd.Variable``, ``F`` -> ``torch.nn.functional``, ``th`` -> ``torch``).
+It is built from Python's own ``ast`` (which the engine parses anyway to validate input), which is
+an order of magnitude cheaper than libcst's ``QualifiedNameProvider`` (see scripts/bench.py).
+
+Resolution is deliberately conservative: a name that the module *also* binds in any other way
+(``class Variable``, ``def F(...)``, ``Variable = None`` in an ``except ImportError``, a parameter
+called ``F``) is never resolved, so a user's own ``Variable`` is never touched.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+from typing import Dict, Iterable, List, Optional, Set
+
+import libcst as cst
+
+from .cstutil import PruningTransformer
+
+# Qualified-name prefixes that are spelled differently but denote the same object.
+_CANONICAL_PREFIXES = (
+    ("torch.autograd.variable.", "torch.autograd."),
+    ("torch.nn.modules.loss.", "torch.nn."),
+    ("torch.nn.modules.", "torch.nn."),
+    ("torch.nn.utils.clip_grad.", "torch.nn.utils."),
+)
+
+
+def canonical(qualified: str) -> str:
+    for prefix, repl in _CANONICAL_PREFIXES:
+        if qualified.startswith(prefix):
+            rest = qualified[len(prefix):]
+            # torch.nn.modules.linear.Linear -> torch.nn.Linear
+            if prefix == "torch.nn.modules." and "." in rest:
+                rest = rest.rsplit(".", 1)[1]
+            return repl + rest
+    return qualified
+
+
+def dotted_name(node: cst.CSTNode) -> Optional[str]:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: List[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+class ImportTable:
+    """Local name -> qualified name, for the names a module binds by importing."""
+
+    def __init__(self, tree: ast.AST):
+        self.aliases: Dict[str, Set[str]] = {}
+        self.other_bindings: Set[str] = set()
+        self.star_modules: List[str] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self._bind(alias.asname, alias.name)
+                    else:
+                        head = alias.name.split(".")[0]
+                        self._bind(head, head)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level or not node.module:
+                    for alias in node.names:
+                        if alias.name != "*":
+                            self.other_bindings.add(alias.asname or alias.name)
+                    continue
+                for alias in node.names:
+                    if alias.name == "*":
+                        self.star_modules.append(canonical(node.module))
+                    else:
+                        self._bind(alias.asname or alias.name, f"{node.module}.{alias.name}")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.other_bindings.add(node.name)
+            elif isinstance(node, ast.arg):
+                self.other_bindings.add(node.arg)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                self.other_bindings.add(node.id)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                self.other_bindings.add(node.name)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                pass
+
+    def _bind(self, local: str, qualified: str) -> None:
+        self.aliases.setdefault(local, set()).add(canonical(qualified))
+
+    # -- lookups -------------------------------------------------------------------------------
+    def resolve_dotted(self, dotted: str) -> Optional[str]:
+        head, _, rest = dotted.partition(".")
+        if head in self.other_bindings:
+            return None
+        targets = self.aliases.get(head)
+        if targets:
+            if len(targets) != 1:
+                return None
+            (base,) = targets
+            return canonical(base + ("." + rest if rest else ""))
+        torch_stars = [m for m in self.star_modules if m == "torch" or m.startswith("torch.")]
+        if len(torch_stars) == 1 and head not in _BUILTINS:
+            return canonical(f"{torch_stars[0]}.{dotted}")
+        return None
+
+    def resolve(self, node: cst.CSTNode) -> Optional[str]:
+        """Qualified name of a Name/Attribute expression, or None when unknown or shadowed."""
+        dotted = dotted_name(node)
+        return self.resolve_dotted(dotted) if dotted else None
+
+    def is_builtin(self, node: cst.CSTNode, name: str) -> bool:
+        """True if ``node`` is the bare builtin ``name`` (not rebound or imported by the module)."""
+        return (
+            isinstance(node, cst.Name)
+            and node.value == name
+            and name not in self.other_bindings
+            and name not in self.aliases
+        )
+
+    def local_names_for(self, qualified: str) -> List[str]:
+        """Names bound by ``from ... import`` to exactly ``qualified``."""
+        return [
+            local
+            for local, targets in self.aliases.items()
+            if targets == {qualified} and local not in self.other_bindings
+        ]
+
+    def module_alias(self, module: str) -> Optional[str]:
+        """A local name bound to module ``module`` (prefer the module's own spelling)."""
+        head = module.split(".")[0]
+        if module == head and self.aliases.get(head) == {head} and head not in self.other_bindings:
+            return head
+        for local, targets in sorted(self.aliases.items()):
+            if targets == {module} and local not in self.other_bindings:
+                return local
+        return None
+
+    def is_free(self, name: str) -> bool:
+        return name not in self.aliases and name not in self.other_bindings
+
+
+_BUILTINS = set(dir(builtins)) | {"self", "cls"}
+
+
+# -- import insertion and removal ------------------------------------------------------------
+def _is_future_or_docstring(stmt: cst.CSTNode, index: int) -> bool:
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    first = stmt.body[0]
+    if isinstance(first, cst.ImportFrom) and isinstance(first.module, cst.Name) and first.module.value == "__future__":
+        return True
+    return index == 0 and isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString))
+
+
+def _imports_torch(stmt: cst.CSTNode) -> bool:
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    for small in stmt.body:
+        if isinstance(small, cst.Import):
+            if any((dotted_name(a.name) or "").split(".")[0] == "torch" for a in small.names):
+                return True
+        elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
+            if (dotted_name(small.module) or "").split(".")[0] == "torch":
+                return True
+    return False
+
+
+def add_module_imports(module: cst.Module, modules: Iterable[str]) -> cst.Module:
+    """Insert ``import m`` statements at top level: after the first torch import if there is
+    one (so comments above that import stay where they are), else after the docstring and
+    ``from __future__`` imports."""
+    new = [cst.parse_statement(f"import {m}") for m in modules]
+    if not new:
+        return module
+    body = list(module.body)
+    index = None
+    for i, stmt in enumerate(body):
+        if _imports_torch(stmt):
+            index = i + 1
+            break
+    if index is None:
+        index = 0
+        while index < len(body) and _is_future_or_docstring(body[index], index):
+            index += 1
+    return module.with_changes(body=body[:index] + new + body[index:])
+
+
+class _RemoveImportedNames(PruningTransformer):
+    def __init__(self, qualified_by_local: Dict[str, Set[str]]):
+        super().__init__()
+        self.qualified_by_local = qualified_by_local
+
+    def leave_ImportFrom(self, original, updated):
+        if updated.relative or updated.module is None or isinstance(updated.names, cst.ImportStar):
+            return updated
+        module = dotted_name(updated.module) or ""
+        keep = []
+        for alias in updated.names:
+            local = (alias.asname.name.value if alias.asname else None) or dotted_name(alias.name)
+            qualified = canonical(f"{module}.{dotted_name(alias.name)}")
+            if local in self.qualified_by_local and qualified in self.qualified_by_local[local]:
+                continue
+            keep.append(alias)
+        if len(keep) == len(updated.names):
+            return updated
+        if not keep:
+            return cst.RemoveFromParent()
+        keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(names=keep)
+
+    def leave_SimpleStatementLine(self, original, updated):
+        if not updated.body:
+            return self.mark_removed(updated.with_changes(body=[cst.Pass()]))
+        return updated
+
+
+def remove_imported_names(module: cst.Module, qualified_by_local: Dict[str, Set[str]]) -> cst.Module:
+    """Remove ``from X import name [as local]`` aliases for the given local names; a statement
+    left empty is dropped and its comment lines move to the next statement."""
+    return module.visit(_RemoveImportedNames(qualified_by_local))

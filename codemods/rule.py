@@ -1,0 +1,119 @@
+"""The rule base class and the per-file context every rule shares.
+
+A rule is a libcst transformer in its own module. It declares its ``code``, ``name``,
+``summary``, ``safety``, a ``description`` (printed by ``explain``; it should contain a
+"Fix safety" paragraph) and ``examples`` (run as tests, printed by ``explain``).
+
+Safety works like ruff's fix applicability:
+
+* ``safety = "safe"``: the rule's fixes keep the program's behaviour under modern torch.
+* ``safety = "unsafe"``: every fix changes behaviour (usually restoring what the code did under
+  PyTorch 0.3); such fixes are only applied with ``unsafe=True`` (``--unsafe``).
+
+A safe rule may still have risky sub-cases: it calls ``self.fix(node, message, unsafe=True)``
+for those. When a fix is not allowed, ``fix`` records a note saying what ``--unsafe`` would do
+and returns False, and the rule leaves the code as it is.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Dict, List, Optional, Set, Tuple, Type
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from .cstutil import PruningTransformer
+from .imports import ImportTable
+from .model import Edit, Example, Note
+
+
+class FileContext:
+    """Everything shared by the rules while one file is migrated: computed once per file."""
+
+    def __init__(self, path: str, text: str, module: cst.Module, imports: ImportTable, unsafe: bool, tree=None):
+        self.path = path
+        self.text = text
+        self.module = module  # the original module (before any rule ran)
+        self.tree = tree  # Python's ast of the original text (cheap, for analyses)
+        self.imports = imports
+        self.unsafe = unsafe
+        self.edits: List[Edit] = []
+        self.notes: List[Note] = []
+        self.pending_imports: List[str] = []
+        # local name -> qualified names whose ``from ... import`` may be dropped once unused
+        self.cleanup: Dict[str, Set[str]] = {}
+        self._analyses: Dict[type, Any] = {}
+
+    def analysis(self, cls: Type) -> Any:
+        """A shared analysis (e.g. tensor inference), computed at most once per file."""
+        if cls not in self._analyses:
+            self._analyses[cls] = cls(self)
+        return self._analyses[cls]
+
+    def module_name(self, module: str = "torch") -> Optional[str]:
+        """The local name to use for ``module`` (``torch`` or an alias such as ``th``).
+
+        Schedules ``import module`` when the file does not import it; returns None when the name
+        is taken by something else, in which case the caller must not rewrite.
+        """
+        alias = self.imports.module_alias(module)
+        if alias:
+            return alias
+        head = module.split(".")[0]
+        if module in self.pending_imports:
+            return module
+        if self.imports.is_free(head):
+            self.pending_imports.append(module)
+            return module
+        return None
+
+    def drop_import_when_unused(self, qualified: str) -> None:
+        for local in self.imports.local_names_for(qualified):
+            self.cleanup.setdefault(local, set()).add(qualified)
+
+
+class Rule(PruningTransformer):
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    safety: ClassVar[str] = "safe"
+    description: ClassVar[str] = ""
+    examples: ClassVar[Tuple[Example, ...]] = ()
+    # The rule is skipped for a file whose text contains none of these strings.
+    needles: ClassVar[Tuple[str, ...]] = ()
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, ctx: FileContext):
+        super().__init__()
+        self.ctx = ctx
+        self.imports = ctx.imports
+
+    @classmethod
+    def applies_to(cls, text: str) -> bool:
+        return not cls.needles or any(n in text for n in cls.needles)
+
+    # -- reporting -----------------------------------------------------------------------------
+    def line(self, node: cst.CSTNode) -> int:
+        try:
+            return self.get_metadata(PositionProvider, node).start.line
+        except KeyError:  # a node created by an earlier rule in this file
+            return 0
+
+    def edit(self, node: cst.CSTNode, message: str) -> None:
+        self.ctx.edits.append(Edit(self.code, self.line(node), message))
+
+    def note(self, node: cst.CSTNode, message: str) -> None:
+        self.ctx.notes.append(Note(self.code, self.line(node), message))
+
+    def fix(self, node: cst.CSTNode, message: str, unsafe: bool = False) -> bool:
+        """Record an edit and return True if this fix may be applied; else note it, return False.
+
+        ``node`` must be an original node (for its line number)."""
+        if (unsafe or self.safety == "unsafe") and not self.ctx.unsafe:
+            self.note(node, f"unsafe fix not applied (use --unsafe): {message}")
+            return False
+        self.edit(node, message)
+        return True
+
+    def module_name(self, module: str = "torch") -> Optional[str]:
+        return self.ctx.module_name(module)
