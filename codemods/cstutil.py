@@ -1,9 +1,12 @@
 """Small libcst helpers shared by the engine and the rules."""
 from __future__ import annotations
 
-from typing import List, Sequence
+import io
+import tokenize
+from typing import Dict, Iterable, List, Sequence
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState
 
 # Expressions that never need parentheses when used as the receiver of ``.attr`` or a call.
 _ATOMS = (
@@ -18,6 +21,39 @@ def as_receiver(expr: cst.BaseExpression) -> cst.BaseExpression:
     if isinstance(expr, _ATOMS) or expr.lpar:
         return expr
     return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def breaks_outside_brackets(node: cst.CSTNode) -> bool:
+    """True if the expression's code has a line break that is not inside its own brackets
+    (such an expression was only valid inside the brackets of the call it is moved out of)."""
+    code = _EMPTY_MODULE.code_for_node(node)
+    if "\n" not in code:
+        return False
+    depth = 0
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO("(" + code + ")").readline):
+            if tok.type == tokenize.OP and tok.string in "([{":
+                depth += 1
+            elif tok.type == tokenize.OP and tok.string in ")]}":
+                depth -= 1
+            elif tok.type in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT) and depth == 1:
+                return True
+    except (tokenize.TokenError, SyntaxError):
+        return True
+    return False
+
+
+def grouped(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """``expr`` safe to move out of the brackets that held it: a multi-line expression whose line
+    breaks relied on those brackets gets parentheses of its own."""
+    if expr.lpar or isinstance(expr, (cst.List, cst.Tuple, cst.Dict, cst.Set, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+        return expr
+    if breaks_outside_brackets(expr):
+        return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return expr
 
 
 def method_call(receiver: cst.BaseExpression, method: str, args: Sequence[cst.Arg] = ()) -> cst.Call:
@@ -99,3 +135,49 @@ class PruningTransformer(cst.CSTTransformer):
             return updated_node
         footer = [*carry, *updated_node.footer] if any(l.comment for l in carry) else updated_node.footer
         return updated_node.with_changes(body=body, footer=footer)
+
+
+class _LineState(CodegenState):
+    """Codegen that notes the line on which chosen nodes start (cheap: no per-node bookkeeping
+    except a dict lookup, unlike libcst's PositionProvider)."""
+
+    def __init__(self, module: cst.Module, targets: Dict[int, None]):
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.targets = targets
+        self.found: Dict[int, int] = {}
+        self._scanned = 0
+        self._line = 1
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        key = id(node)
+        if key in self.targets and key not in self.found:
+            tokens = self.tokens
+            for i in range(self._scanned, len(tokens)):
+                self._line += tokens[i].count("\n")
+            self._scanned = len(tokens)
+            self.found[key] = self._line + len(getattr(node, "leading_lines", ()))
+
+
+def _candidates(node: cst.CSTNode, limit: int = 64) -> List[cst.CSTNode]:
+    """The node and its first descendants in source order (for nodes rebuilt by a rule, one of
+    their descendants is usually still an original node)."""
+    out: List[cst.CSTNode] = []
+    stack = [node]
+    while stack and len(out) < limit:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(reversed(current.children))
+    return out
+
+
+def start_lines(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> List[int]:
+    """1-based start line in ``module``'s code of each node (0 when it cannot be located)."""
+    nodes = list(nodes)
+    candidates = [_candidates(n) for n in nodes]
+    targets = {id(c): None for cands in candidates for c in cands}
+    state = _LineState(module, targets)
+    module._codegen(state)
+    lines = []
+    for cands in candidates:
+        lines.append(next((state.found[id(c)] for c in cands if id(c) in state.found), 0))
+    return lines

@@ -23,7 +23,7 @@ from libcst.metadata import MetadataWrapper
 from .imports import ImportTable, add_module_imports, remove_imported_names
 from .model import Failure, Result, Source
 from .rule import FileContext, Rule
-from .source import decode, syntax_failure
+from .source import decode, parse_python
 
 
 def all_rules() -> List[type]:
@@ -122,11 +122,10 @@ def _migrate_text(text: str, path: str, active: List[type], unsafe: bool, result
         if text_rule.failure:
             result.failure = text_rule.failure
             return original_text, None
-    failure = syntax_failure(text, path)
+    tree, failure = parse_python(text, path)
     if failure:
         result.failure = failure
         return original_text, None
-    tree = ast.parse(text)
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -138,25 +137,26 @@ def _migrate_text(text: str, path: str, active: List[type], unsafe: bool, result
     for rule_cls in tree_rules:
         if not rule_cls.applies_to(text):
             continue
-        module = MetadataWrapper(module, unsafe_skip_copy=True).visit(rule_cls(ctx))
+        rule = rule_cls(ctx)
+        if rule_cls.METADATA_DEPENDENCIES:
+            module = MetadataWrapper(module, unsafe_skip_copy=True).visit(rule)
+        else:
+            module = module.visit(rule)
+    ctx.resolve_reports()
     new_text = module.code
     if new_text == text:
         return text, ctx
     if ctx.pending_imports:
         module = add_module_imports(module, ctx.pending_imports)
         new_text = module.code
-    if ctx.cleanup:
-        new_text = _drop_unused_imports(module, new_text, ctx)
-    failure = syntax_failure(new_text, path)
+    new_tree, failure = parse_python(new_text, path)
+    if failure is None and ctx.cleanup:
+        used = {n.id for n in ast.walk(new_tree) if isinstance(n, ast.Name)}
+        unused = {local: q for local, q in ctx.cleanup.items() if local not in used}
+        if unused:
+            new_text = remove_imported_names(module, unused).code
+            new_tree, failure = parse_python(new_text, path)
     if failure:
         result.failure = Failure("internal", failure.line, f"internal error: migrated code does not parse ({failure.message}); file left unchanged")
         return original_text, None
     return new_text, ctx
-
-
-def _drop_unused_imports(module: cst.Module, new_text: str, ctx: FileContext) -> str:
-    used = {n.id for n in ast.walk(ast.parse(new_text)) if isinstance(n, ast.Name)}
-    unused = {local: q for local, q in ctx.cleanup.items() if local not in used}
-    if not unused:
-        return new_text
-    return remove_imported_names(module, unused).code

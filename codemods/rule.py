@@ -19,9 +19,8 @@ from __future__ import annotations
 from typing import Any, ClassVar, Dict, List, Optional, Set, Tuple, Type
 
 import libcst as cst
-from libcst.metadata import PositionProvider
 
-from .cstutil import PruningTransformer
+from .cstutil import PruningTransformer, start_lines
 from .imports import ImportTable
 from .model import Edit, Example, Note
 
@@ -38,10 +37,27 @@ class FileContext:
         self.unsafe = unsafe
         self.edits: List[Edit] = []
         self.notes: List[Note] = []
+        # (kind, rule code, node, message): line numbers are resolved once, at the end
+        self._reports: List[Tuple[str, str, cst.CSTNode, str]] = []
         self.pending_imports: List[str] = []
         # local name -> qualified names whose ``from ... import`` may be dropped once unused
         self.cleanup: Dict[str, Set[str]] = {}
         self._analyses: Dict[type, Any] = {}
+
+    def report(self, kind: str, code: str, node: cst.CSTNode, message: str) -> None:
+        self._reports.append((kind, code, node, message))
+
+    def has_edits(self, code: str) -> bool:
+        return any(kind == "edit" and c == code for kind, c, _, _ in self._reports) or any(e.rule == code for e in self.edits)
+
+    def resolve_reports(self) -> None:
+        """Turn pending reports into Edits and Notes with original line numbers (one codegen)."""
+        if not self._reports:
+            return
+        lines = start_lines(self.module, [node for _, _, node, _ in self._reports])
+        for (kind, code, _, message), line in zip(self._reports, lines):
+            (self.edits if kind == "edit" else self.notes).append((Edit if kind == "edit" else Note)(code, line, message))
+        self._reports = []
 
     def analysis(self, cls: Type) -> Any:
         """A shared analysis (e.g. tensor inference), computed at most once per file."""
@@ -81,7 +97,9 @@ class Rule(PruningTransformer):
     # The rule is skipped for a file whose text contains none of these strings.
     needles: ClassVar[Tuple[str, ...]] = ()
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    # Rules needing libcst metadata declare it; the engine then wraps the module. Line numbers
+    # for edits and notes do not need it (see FileContext.resolve_reports).
+    METADATA_DEPENDENCIES = ()
 
     def __init__(self, ctx: FileContext):
         super().__init__()
@@ -93,22 +111,18 @@ class Rule(PruningTransformer):
         return not cls.needles or any(n in text for n in cls.needles)
 
     # -- reporting -----------------------------------------------------------------------------
-    def line(self, node: cst.CSTNode) -> int:
-        try:
-            return self.get_metadata(PositionProvider, node).start.line
-        except KeyError:  # a node created by an earlier rule in this file
-            return 0
-
     def edit(self, node: cst.CSTNode, message: str) -> None:
-        self.ctx.edits.append(Edit(self.code, self.line(node), message))
+        """Record an edit at ``node`` (preferably the original node; its line is resolved later)."""
+        self.ctx.report("edit", self.code, node, message)
 
     def note(self, node: cst.CSTNode, message: str) -> None:
-        self.ctx.notes.append(Note(self.code, self.line(node), message))
+        """Record a note for a person at ``node``."""
+        self.ctx.report("note", self.code, node, message)
 
     def fix(self, node: cst.CSTNode, message: str, unsafe: bool = False) -> bool:
         """Record an edit and return True if this fix may be applied; else note it, return False.
 
-        ``node`` must be an original node (for its line number)."""
+        Pass the original node (for its line number)."""
         if (unsafe or self.safety == "unsafe") and not self.ctx.unsafe:
             self.note(node, f"unsafe fix not applied (use --unsafe): {message}")
             return False

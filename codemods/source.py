@@ -41,15 +41,14 @@ _PY2_HINTS = [
 ]
 
 
-def syntax_failure(text: str, path: str = "<string>") -> Optional[Failure]:
-    """Return a Failure with a plain reason if ``text`` is not valid Python 3, else None."""
+def parse_python(text: str, path: str = "<string>") -> Tuple[Optional[ast.AST], Optional[Failure]]:
+    """Python's own parse of ``text``: (tree, None), or (None, Failure with a plain reason)."""
     try:
-        ast.parse(text, filename=path)
+        return ast.parse(text, filename=path), None
     except SyntaxError as exc:
-        return Failure("syntax", exc.lineno or 1, _reason(exc, text))
+        return None, Failure("syntax", exc.lineno or 1, _reason(exc, text))
     except (ValueError, RecursionError, MemoryError) as exc:  # e.g. NUL bytes, absurd nesting
-        return Failure("syntax", 1, f"cannot parse: {exc}")
-    return None
+        return None, Failure("syntax", 1, f"cannot parse: {exc}")
 
 
 def _reason(exc: SyntaxError, text: str) -> str:

@@ -38,3 +38,5 @@ FRESH_VIEW_METHODS = frozenset(
 FRESH_FILL_METHODS = frozenset(
     "fill_ zero_ normal_ uniform_ random_ bernoulli_ exponential_ geometric_ cauchy_ log_normal_".split()
 )
+# ``x.new(...)`` and friends create a new tensor (same dtype/device, no grad).
+NEW_TENSOR_METHODS = frozenset("new new_zeros new_ones new_empty new_full new_tensor".split())

@@ -6,12 +6,12 @@ from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
-from ..cstutil import method_call
+from ..cstutil import grouped, method_call
 from ..model import Example
 from ..rule import Rule
 from ..torchapi import (
     CONSTRUCTORS, FACTORIES_WITH_REQUIRES_GRAD, FRESH_FILL_METHODS, FRESH_VIEW_METHODS,
-    OTHER_FACTORIES, VARIABLE,
+    NEW_TENSOR_METHODS, OTHER_FACTORIES, VARIABLE,
 )
 
 _LOADER = re.compile(r"loader", re.IGNORECASE)
@@ -307,6 +307,9 @@ tensor never requires grad and is not modified in place through another alias).
                 return False
             if isinstance(expr.func, cst.Attribute):
                 method = expr.func.attr.value
+                if method in NEW_TENSOR_METHODS:
+                    # x.new(), x.new(2, 3), x.new_zeros(...): a new tensor without grad
+                    return method != "new" or len(expr.args) != 1 or self._constructor_is_fresh(expr)
                 if method in FRESH_VIEW_METHODS or (
                     method in FRESH_FILL_METHODS and all(_is_literal_arg(a) for a in expr.args)
                 ):
@@ -379,6 +382,7 @@ tensor never requires grad and is not modified in place through another alias).
         if isinstance(value, (cst.List, cst.Tuple, cst.Integer, cst.Float, cst.SimpleString, cst.Dict)):
             self.note(original_node, "Variable(<non-tensor literal>) raises TypeError on torch >= 0.4; wrap the data in torch.tensor(...) by hand")
             return updated_node
+        value = grouped(value)
         flag = rg.value if rg is not None else None
         if isinstance(flag, cst.Name) and flag.value == "False":
             flag = None

@@ -144,6 +144,6 @@ applied with `--unsafe`, otherwise reported as a note.
         return new.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
 
     def leave_Module(self, original_node, updated_node):
-        if self.ctx.edits and any(e.rule == self.code for e in self.ctx.edits):
+        if self.ctx.has_edits(self.code):
             self.ctx.drop_import_when_unused(VARIABLE)
         return super().leave_Module(original_node, updated_node)
