@@ -34,7 +34,7 @@ def unified_diff(result: Result, label: Optional[str] = None) -> str:
     old = _text(result.source).splitlines()
     new = _text(result.new_source).splitlines()
     name = label or result.path
-    lines = difflib.unified_diff(old, new, f"a/{name}" if label is None else name, f"b/{name}" if label is None else name, lineterm="")
+    lines = difflib.unified_diff(old, new, name, name, lineterm="")
     return "".join(line + "\n" for line in lines)
 
 
