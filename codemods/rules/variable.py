@@ -327,10 +327,10 @@ tensor never requires grad and is not modified in place through another alias).
 
     def _constructor_is_fresh(self, call: cst.Call) -> bool:
         args = [a for a in call.args if not a.keyword]
-        if len(args) != len(call.args) or any(a.star for a in args):
+        if len(args) != len(call.args) or any(a.star == "**" for a in args):
             return False
-        if len(args) != 1:
-            return True  # sizes (or no argument)
+        if len(args) != 1 or args[0].star == "*":
+            return True  # sizes: several, unpacked (`*shape`), or no argument
         v = args[0].value
         if isinstance(v, (cst.Integer, cst.List, cst.ListComp, cst.Tuple)):
             return True

@@ -134,11 +134,9 @@ applied with `--unsafe`, otherwise reported as a note.
             return updated_node
         negate = isinstance(op, (cst.NotEqual, cst.IsNot))
         msg = f"type(x) {'!=' if negate else '=='} Variable is always {'True' if negate else 'False'} on torch >= 0.4; -> {'not ' if negate else ''}isinstance(x, torch.Tensor) restores 0.3 behaviour"
-        if not self.fix(original_node, msg, unsafe=True):
+        if (self.ctx.unsafe and self._tensor() is None) or not self.fix(original_node, msg, unsafe=True):
             return updated_node
         tensor = self._tensor()
-        if tensor is None:
-            return updated_node
         call = cst.Call(func=cst.Name("isinstance"), args=[cst.Arg(left.args[0].value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(tensor)])
         new = cst.UnaryOperation(operator=cst.Not(), expression=call) if negate else call
         return new.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
