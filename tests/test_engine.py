@@ -196,3 +196,10 @@ def test_internal_error_never_returns_broken_code(monkeypatch):
     result = migrate(b"x = 1\n", rules=[Broken])
     assert result.failure is not None and result.failure.kind == "internal"
     assert result.new_source == b"x = 1\n"
+
+
+def test_variable_passed_as_value_is_noted_and_kept():
+    src = "import torch\nfrom torch.autograd import Variable\nregister(Variable)\ncls = torch.autograd.Variable\ny = Variable(x)\n"
+    result = migrate(src)
+    assert result.new_source == "import torch\nfrom torch.autograd import Variable\nregister(Variable)\ncls = torch.autograd.Variable\ny = x.detach()\n"
+    assert [(n.line, "used as a value" in n.message) for n in result.notes] == [(3, True), (4, True)]

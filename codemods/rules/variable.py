@@ -263,6 +263,42 @@ tensor never requires grad and is not modified in place through another alias).
         super().__init__(ctx)
         self.scopes: List[_ScopeBindings] = []
         self.rewrote = False
+        # ids of Variable references that are handled (calls, type checks, class bases)
+        self._handled: Set[int] = set()
+        self._variable_names = set(self.imports.local_names_for(VARIABLE))
+
+    # -- references to the class itself ---------------------------------------------------------
+    def visit_Import(self, node):
+        return False
+
+    def visit_ImportFrom(self, node):
+        return False
+
+    def visit_Call(self, node):
+        if self.is_variable(node.func):
+            self._handled.add(id(node.func))
+        elif self.imports.is_builtin(node.func, "isinstance") and len(node.args) == 2:
+            cls = node.args[1].value  # TU002's business
+            self._handled.add(id(cls))
+            if isinstance(cls, cst.Tuple):
+                self._handled.update(id(e.value) for e in cls.elements)
+
+    def visit_Comparison(self, node):
+        self._handled.add(id(node.left))  # `type(x) == Variable`: TU002's business
+        self._handled.update(id(c.comparator) for c in node.comparisons)
+
+    def visit_ClassDef(self, node):
+        self._handled.update(id(b.value) for b in node.bases)
+
+    def visit_Attribute(self, node):
+        self._handled.add(id(node.attr))
+        if id(node) not in self._handled and self.is_variable(node):
+            self.note(node, "Variable used as a value (not called): left unchanged; torch.Tensor is the modern class")
+            self._handled.add(id(node))
+
+    def visit_Name(self, node):
+        if node.value in self._variable_names and id(node) not in self._handled and self.is_variable(node):
+            self.note(node, "Variable used as a value (not called): left unchanged; torch.Tensor is the modern class")
 
     # -- scope bookkeeping for DataLoader variables --------------------------------------------
     def _push_scope(self, body: cst.CSTNode) -> None:
@@ -278,6 +314,7 @@ tensor never requires grad and is not modified in place through another alias).
         self._push_scope(node)
 
     def visit_FunctionDef(self, node):
+        self._handled.add(id(node.name))
         self._push_scope(node.body)
         for p in [*node.params.params, *node.params.kwonly_params, *node.params.posonly_params]:
             self.scopes[-1].bad.add(p.name.value)
