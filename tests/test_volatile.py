@@ -449,3 +449,25 @@ def test_example_script_migrates_and_runs():
     assert ns["RESULTS"]["eval_requires_grad"] is False
     assert ns["RESULTS"]["grad_enabled_after"] is True
     assert ns["RESULTS"]["target_requires_grad"] is False
+
+
+def test_elif_branches_get_one_region_each():
+    src = """
+    import torch
+    from torch.autograd import Variable
+
+    def f(net, x, mode):
+        v = Variable(x, volatile=True)
+        if mode == 1:
+            out = net(v)
+        elif mode == 2:
+            out = net(v) * 2
+        else:
+            raise ValueError(mode)
+        return out
+    """
+    r = convert(src)
+    assert r.new_source.count("with torch.no_grad():") == 2
+    assert "with torch.no_grad():\n            with" not in r.new_source
+    ns = run(r.new_source)
+    assert not ns["f"](model(), torch.randn(2, 3), 2).requires_grad

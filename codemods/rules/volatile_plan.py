@@ -363,17 +363,9 @@ def plan_regions(scope: Scope, res: ScopeResult, decorate: bool):
             m = marks[i]
             if m is not None and m.mark == "R" and generator and m.has_yield:
                 raise ValueError("a `yield` inside code that consumes volatile values")
-            for b in _blocks(s):
+            for b in _blocks(s):  # includes the blocks of `elif` branches
                 if isinstance(b, cst.IndentedBlock):
                     walk(id(b), list(b.body))
-            orelse = getattr(s, "orelse", None)
-            if isinstance(orelse, cst.If):
-                walk_if(orelse)
-
-    def walk_if(node):
-        for b in _blocks(node):
-            if isinstance(b, cst.IndentedBlock):
-                walk(id(b), list(b.body))
 
     if decorate:
         return []
