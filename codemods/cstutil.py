@@ -89,9 +89,13 @@ class PruningTransformer(cst.CSTTransformer):
     def __init__(self) -> None:
         super().__init__()
         self._removed_ids: set = set()
+        # Keep removed statements alive: once pruned they would be garbage-collected and a node
+        # created later could reuse their id() and be pruned by mistake.
+        self._removed_nodes: list = []
 
     def mark_removed(self, stmt: cst.CSTNode) -> cst.CSTNode:
         self._removed_ids.add(id(stmt))
+        self._removed_nodes.append(stmt)
         return stmt
 
     def _prune(self, body: Sequence[cst.BaseStatement]):
