@@ -1,6 +1,6 @@
 """A small legacy (PyTorch 0.3) evaluation + DQN-style script exercising TU010 (volatile-no-grad).
 
-Try: torchupgrade examples/volatile_eval.py --diff --unsafe
+Try: torchupgrade diff --unsafe examples/volatile_eval.py
 """
 import torch.nn as nn
 import torch.nn.functional as F
