@@ -105,9 +105,13 @@ def is_module(kind) -> bool:
 
 
 def join(a, b):
-    if a in (BOTTOM, NODATA):
+    if a == BOTTOM:
         return b
-    if b in (BOTTOM, NODATA):
+    if b == BOTTOM:
+        return a
+    if a == NODATA:
+        return b
+    if b == NODATA:
         return a
     if a == b:
         return a
@@ -512,7 +516,7 @@ class _Collector(cst.CSTVisitor):
 class TensorInference:
     """See the module docstring. ``kind(expr, scope_key)`` classifies an expression."""
 
-    MAX_ROUNDS = 6
+    MAX_ROUNDS = 8
 
     def __init__(self, ctx):
         self.imports = ctx.imports
@@ -593,10 +597,10 @@ class TensorInference:
             scope = self._method_scope(cls, "forward")
             if scope is None:
                 continue
-            kind = BOTTOM
+            kind = BOTTOM if scope.returns else UNKNOWN
             for r in scope.returns:
                 kind = join(kind, self.kind(r, scope.key))
-            new_forward[cls] = kind if kind != BOTTOM else UNKNOWN
+            new_forward[cls] = kind
         changed = new_facts != self.facts or new_attrs != self.attr_facts or new_forward != self.forward_facts
         self.facts, self.attr_facts, self.forward_facts = new_facts, new_attrs, new_forward
         return changed
@@ -721,6 +725,8 @@ class TensorInference:
             return self._call_kind(expr, key)
         if isinstance(expr, cst.Subscript):
             base = self._kind(expr.value, key)
+            if base == BOTTOM:
+                return BOTTOM
             if base in TENSOR_KINDS or base == TUPLE_T:
                 return TENSOR
             if base == PGROUP:
@@ -730,6 +736,8 @@ class TensorInference:
                 return UNKNOWN
             if base == PGROUPS:
                 return PGROUP
+            if is_module(base):
+                return module_kind(None, UNKNOWN)  # nn.Sequential / ModuleList indexing
             if base == PARAMS:
                 return PARAM
             if isinstance(base, tuple) and base[0] == "tuple" and len(expr.slice) == 1:
@@ -759,7 +767,9 @@ class TensorInference:
         return UNKNOWN
 
     def _arith(self, a, b, op):
-        num_a, num_b = a in (NODATA, BOTTOM), b in (NODATA, BOTTOM)
+        if BOTTOM in (a, b):
+            return BOTTOM  # not known yet (optimistic fixpoint)
+        num_a, num_b = a == NODATA, b == NODATA
         if isinstance(op, (cst.MatrixMultiply, cst.MatrixMultiplyAssign)):
             return TENSOR if a in TENSOR_KINDS and b in TENSOR_KINDS else UNKNOWN
         if isinstance(op, (cst.Modulo, cst.ModuloAssign)) and a == NODATA:
@@ -789,6 +799,8 @@ class TensorInference:
         if q:
             return UNKNOWN
         base = self._kind(expr.value, key)
+        if base == BOTTOM:
+            return BOTTOM
         if attr == "grad":
             return _rank(base) if base in TENSOR_KINDS else TENSOR
         if base in TENSOR_KINDS:
@@ -837,6 +849,8 @@ class TensorInference:
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             recv = self._kind(func.value, key)
+            if recv == BOTTOM:
+                return BOTTOM
             if recv in TENSOR_KINDS:
                 return self._tensor_method(recv, method, call, pos, key)
             if is_module(recv):
@@ -853,7 +867,7 @@ class TensorInference:
         fk = self._kind(func, key)
         if is_module(fk):
             return fk[2]
-        return UNKNOWN
+        return BOTTOM if fk == BOTTOM else UNKNOWN
 
     def _builtin_call(self, name, pos, key):
         if name in ("list", "tuple", "iter", "sorted", "reversed") and len(pos) == 1:

@@ -1,7 +1,7 @@
 """TU023 data-inplace: in-place updates through ``.data`` -> ``torch.no_grad()`` / ``nn.init``."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Set
+from typing import Dict, List, Optional, Sequence, Set
 
 import libcst as cst
 
@@ -206,7 +206,8 @@ exact. Without `--unsafe` every such statement is reported as a note.
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self._updates: Set[int] = set()
+        # id -> node (the node is kept alive so that its id is not reused)
+        self._updates: Dict[int, cst.CSTNode] = {}
         self._for_bodies: Set[int] = set()
         self._pure_for_bodies: Set[int] = set()
 
@@ -275,7 +276,7 @@ exact. Without `--unsafe` every such statement is reported as a note.
         if not self.fix(original_node, "in-place update through .data -> the update without .data under torch.no_grad()"):
             return updated_node
         new = updated_node.visit(_StripData(self))
-        self._updates.add(id(new))
+        self._updates[id(new)] = new
         return new
 
     def _to_init(self, original_node, updated_node):
@@ -323,7 +324,7 @@ exact. Without `--unsafe` every such statement is reported as a note.
 
     def leave_For(self, original_node, updated_node):
         if id(original_node.body) in self._pure_for_bodies:
-            self._updates.add(id(updated_node))
+            self._updates[id(updated_node)] = updated_node
         return updated_node
 
     def _group(self, body: Sequence[cst.BaseStatement]) -> List[cst.BaseStatement]:
