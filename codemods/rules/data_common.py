@@ -102,10 +102,16 @@ class DataRule(ScopeTracking, Rule):
 
     needles = (".data",)
 
+    @classmethod
+    def applies_to(cls, text: str) -> bool:
+        # a file that never mentions torch cannot import it: skip the pass (numpy has many .data)
+        return "torch" in text and super().applies_to(text)
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self._st_init()
         self._inf: Optional[TensorInference] = None
+        self._uses_torch: Optional[bool] = None
 
     @property
     def inf(self) -> TensorInference:
@@ -114,7 +120,12 @@ class DataRule(ScopeTracking, Rule):
         return self._inf
 
     def active(self) -> bool:
-        return self.inf.uses_torch
+        """False for files that do not import torch (checked before the analysis is built)."""
+        if self._uses_torch is None:
+            self._uses_torch = any(
+                t == "torch" or t.startswith("torch.") for ts in self.imports.aliases.values() for t in ts
+            ) or any(m.startswith("torch") for m in self.imports.star_modules)
+        return self._uses_torch
 
     def kind(self, expr: cst.CSTNode):
         return self.inf.kind(expr, self.scope_key)

@@ -253,16 +253,16 @@ exact. Without `--unsafe` every such statement is reported as a note.
         return call
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
-        if not self.active():
-            return updated_node
         roots = [self._update_root(s) for s in original_node.body]
+        assigns = [s for s in original_node.body if isinstance(s, cst.Assign)]
+        if not (any(r is not None for r in roots) or assigns) or not self.active():
+            return updated_node
         # p.data = t / p.data[i] = t: kept with a note
-        for s in original_node.body:
-            if isinstance(s, cst.Assign):
-                for t in s.targets:
-                    root = _data_root(t.target)
-                    if root is not None and self._known(root):
-                        self.note(original_node, "`p.data = t` / `p.data[i] = t` kept: no exact modern spelling (storage swap / unversioned write)")
+        for s in assigns:
+            for t in s.targets:
+                root = _data_root(t.target)
+                if root is not None and self._known(root):
+                    self.note(original_node, "`p.data = t` / `p.data[i] = t` kept: no exact modern spelling (storage swap / unversioned write)")
         if not roots or any(r is None or not self._known(r) for r in roots):
             return updated_node
         if len(original_node.body) == 1:
