@@ -6,10 +6,19 @@ the Variable rules run before the `.data` rules (TU02x), which rewrite what unwr
 from .variable import VariableWrapper
 from .volatile import VolatileNoGrad, VolatileRead
 from .variable_typecheck import VariableTypeCheck
+from .data_grad import GradData
+from .data_inplace import DataInplace
+from .data_index import DataIndexItem
+from .data_read import DataRead
 
 RULES = [
     VolatileNoGrad,
     VolatileRead,
     VariableWrapper,
     VariableTypeCheck,
+    # .data family (TU020-TU023): grad.data first, then writes, then .data[0], then plain reads
+    GradData,
+    DataInplace,
+    DataIndexItem,
+    DataRead,
 ]

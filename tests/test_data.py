@@ -1,0 +1,335 @@
+"""The .data rules (TU020-TU023): extra cases, and execution of original vs migrated code."""
+import ast
+import pathlib
+import sys
+import textwrap
+
+import pytest
+
+from torchupgrade.codemods import migrate
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def mig(src, unsafe=False, select=None):
+    r = migrate(textwrap.dedent(src).lstrip("\n"), unsafe=unsafe, select=select)
+    assert r.failure is None
+    ast.parse(r.new_source)
+    again = migrate(r.new_source, unsafe=unsafe, select=select)
+    assert again.new_source == r.new_source, "not idempotent"
+    return r
+
+
+def run(src, name="main", **env):
+    ns = dict(env)
+    exec(compile(textwrap.dedent(src), "<legacy>", "exec"), ns)
+    return ns[name]
+
+
+# -- precision: unknown receivers -------------------------------------------------------------
+def test_class_with_own_data_next_to_tensor_code():
+    src = """
+    import torch
+    import torch.nn as nn
+
+    class Vocab(object):
+        def __init__(self, words):
+            self.data = words
+
+        def head(self):
+            return self.data[0], self.data.copy()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    net = Net()
+    out = net(torch.randn(3, 2))
+    v = Vocab(['a'])
+    print(out.data.numpy(), v.data[0], v.data)
+    """
+    r = mig(src, unsafe=True)
+    assert "self.data[0], self.data.copy()" in r.new_source
+    assert "out.detach().numpy(), v.data[0], v.data)" in r.new_source
+
+
+@pytest.mark.parametrize("line", [
+    "x = np.zeros(3); y = x.data",
+    "batch = next(it); t = batch.data[0]",
+    "print(self.data.size(0))",
+    "loader.dataset.data.shape",
+    "packed = pack_padded_sequence(x, lens); y = packed.data.max(1)",
+])
+def test_unknowns_are_left(line):
+    src = "import numpy as np\nimport torch\nfrom torch.nn.utils.rnn import pack_padded_sequence\n" + line + "\n"
+    r = mig(src, unsafe=True)
+    assert r.new_source == src
+
+
+def test_lstm_outputs_are_unknown():
+    # nn.LSTM returns (output, (h, c)); output may be a PackedSequence whose .data is a field
+    src = """
+    import torch.nn as nn
+    rnn = nn.LSTM(4, 4)
+    out, (h, c) = rnn(packed)
+    flat = out.data
+    """
+    r = mig(src, unsafe=True)
+    assert "out.data" in r.new_source
+
+
+def test_non_torch_file_untouched():
+    src = "class A:\n    def f(self, p):\n        p.grad.data.zero_()\n        return loss.data[0]\n"
+    r = mig(src, unsafe=True)
+    assert r.new_source == src and not r.notes
+
+
+# -- TU021 ------------------------------------------------------------------------------------
+def test_scalar_contexts():
+    src = """
+    import torch
+    import torch.nn.functional as F
+
+    def step(out, y):
+        loss = F.cross_entropy(out, y)
+        total = 0
+        total += loss.data[0]
+        s = '%.3f' % loss.data[0]
+        f = float(loss.data[0])
+        m = out.mean()
+        return total, s, f, m.data[0], (loss * 2).data[0]
+    """
+    r = mig(src)
+    assert r.new_source.count(".item()") == 5
+    assert ".data[0]" not in r.new_source
+
+
+def test_loss_with_reduction_none_not_scalar():
+    src = """
+    import torch.nn.functional as F
+    l = F.mse_loss(a, b, reduction='none')
+    v = l.data[0]
+    """
+    r = mig(src)
+    assert "v = l.detach()[0]" in r.new_source  # a row, not .item()
+
+
+# -- TU020 exactness -----------------------------------------------------------------------------
+def test_assignment_exact_unless_mutated():
+    src = """
+    import torch
+
+    def f(x):
+        h = torch.tanh(x)
+        a = h.data
+        b = h.data
+        b.add_(1)
+        return a, b
+    """
+    r = mig(src)
+    assert "a = h.detach()" in r.new_source
+    assert "b = h.data" in r.new_source  # b is modified in place: .detach() would share the counter
+    assert any("TU020" == n.rule for n in r.notes)
+
+
+def test_parameter_read_into_name_is_conditional():
+    src = """
+    import torch.nn as nn
+    lin = nn.Linear(2, 2)
+    w = lin.weight.data
+    n = lin.weight.data.norm()
+    """
+    r = mig(src)
+    assert "w = lin.weight.data" in r.new_source
+    assert "n = lin.weight.detach().norm()" in r.new_source
+
+
+def test_grad_data_create_graph_is_noted():
+    src = "import torch\ng = torch.autograd.grad(y, x, create_graph=True)\nw.grad.data.zero_()\n"
+    r = mig(src)
+    assert r.new_source == src and any(n.rule == "TU022" for n in r.notes)
+
+
+def test_p_data_assignment_kept_with_note():
+    src = """
+    import torch
+    for p in model.parameters():
+        p.data = p.data.half()
+        p.data[0] = 1.0
+    """
+    r = mig(src, unsafe=True)
+    assert "p.data = p." in r.new_source and "p.data[0] = 1.0" in r.new_source
+    assert sum(n.rule == "TU023" for n in r.notes) == 2
+
+
+def test_no_grad_uses_torch_alias():
+    src = """
+    import torch as th
+    for p in net.parameters():
+        p.data.mul_(0.5)
+    """
+    r = mig(src, unsafe=True)
+    assert "with th.no_grad():" in r.new_source and "p.mul_(0.5)" in r.new_source
+
+
+# -- execution under torch 2.13 -----------------------------------------------------------------
+torch = pytest.importorskip("torch")
+
+SGD = """
+import torch
+import torch.nn as nn
+
+def main():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 2))
+    target = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 2))
+    crit = nn.MSELoss()
+    x = torch.randn(9, 5)
+    y = torch.randn(9, 2)
+    for _ in range(4):
+        model.zero_grad()
+        loss = crit(model(x), y)
+        loss.backward()
+        for p in model.parameters():
+            if p.grad is None:
+                continue
+            p.data.add_(-0.05 * p.grad.data)
+            p.data.clamp_(-0.3, 0.3)
+        for tp, sp in zip(target.parameters(), model.parameters()):
+            tp.data.mul_(0.9).add_(0.1 * sp.data)
+        target[0].weight.data.copy_(model[0].weight.data)
+    return [p.detach().clone() for p in model.parameters()] + [p.detach().clone() for p in target.parameters()]
+"""
+
+
+def test_manual_sgd_identical_parameters():
+    r = mig(SGD, unsafe=True)
+    assert ".data" not in r.new_source and r.new_source.count("with torch.no_grad():") == 1  # one block around the consecutive updates
+    before = run(SGD)()
+    after = run(r.new_source)()
+    assert len(before) == len(after) == 8
+    for a, b in zip(before, after):
+        assert torch.equal(a, b)
+
+
+INIT = """
+import torch
+import torch.nn as nn
+
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find('Conv') != -1:
+        m.weight.data.normal_(0.0, 0.02)
+    elif classname.find('BatchNorm') != -1:
+        m.weight.data.normal_(1.0, 0.02)
+        m.bias.data.fill_(0)
+    elif classname.find('Linear') != -1:
+        m.weight.data.uniform_(-0.1, 0.1)
+        m.bias.data.zero_()
+
+def main():
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Linear(8, 4))
+    net.apply(weights_init)
+    return net.state_dict()
+"""
+
+
+def test_init_same_statistics_bitwise():
+    r = mig(INIT, unsafe=True)
+    assert "nn.init.normal_(m.weight, 0.0, 0.02)" in r.new_source
+    assert "nn.init.uniform_(m.weight, -0.1, 0.1)" in r.new_source
+    assert ".data" not in r.new_source
+    before, after = run(INIT)(), run(r.new_source)()
+    assert before.keys() == after.keys()
+    for k in before:
+        assert torch.equal(before[k], after[k]), k
+    w = after["0.weight"]
+    assert abs(w.mean().item()) < 0.01 and abs(w.std().item() - 0.02) < 0.005
+
+
+ITEM = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+def main():
+    torch.manual_seed(1)
+    criterion = nn.CrossEntropyLoss()
+    out = torch.randn(6, 3, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    loss = criterion(out, y)
+    nll = F.nll_loss(F.log_softmax(out, 1), y)
+    total = 0.0
+    total += loss.data[0]
+    return total, nll.data[0], out.sum().data[0], out.data[0]
+"""
+
+
+def test_item_results_are_python_floats():
+    with pytest.raises(IndexError, match="invalid index of a 0-dim tensor"):
+        run(ITEM)()  # the legacy line crashes today
+    r = mig(ITEM)
+    total, nll, s, row = run(r.new_source)()
+    # 0.3 intent: the same numbers as Python floats
+    torch.manual_seed(1)
+    out = torch.randn(6, 3)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    for got, want in ((total, torch.nn.functional.cross_entropy(out, y)), (nll, torch.nn.functional.cross_entropy(out, y)), (s, out.sum())):
+        assert type(got) is float
+        assert got == float(want)
+    assert isinstance(row, torch.Tensor) and torch.equal(row, out[0])  # batch row stays a tensor
+
+
+READS = """
+import torch
+import torch.nn as nn
+
+def main():
+    torch.manual_seed(2)
+    model = nn.Linear(3, 4)
+    out = model(torch.randn(5, 3))
+    _, pred = torch.max(out.data, 1)
+    target = torch.randint(0, 4, (5,))
+    correct = pred.eq(target.data).sum()
+    arr = out.data.cpu().numpy()
+    return pred, correct, arr
+"""
+
+
+def test_reads_identical():
+    r = mig(READS)
+    assert ".data" not in r.new_source
+    a, b = run(READS)(), run(r.new_source)()
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and (a[2] == b[2]).all()
+
+
+def test_example_file_runs_after_migration():
+    src = (ROOT / "examples" / "data_idioms.py").read_text()
+    with pytest.raises(IndexError):
+        run(src)()
+    r = mig(src, unsafe=True)
+    (loss, correct, arr), first, model = run(r.new_source)()
+    assert type(loss) is float and first == 0 and arr.shape == (16, 3)
+    assert "self.data[0]" in r.new_source
+
+
+# -- precision on non-PyTorch code ------------------------------------------------------------------
+def _site(pkg):
+    mod = pytest.importorskip(pkg)
+    return pathlib.Path(mod.__file__).parent
+
+
+@pytest.mark.parametrize("pkg", ["click", "rich"])
+def test_precision_on_non_torch_packages(pkg):
+    changed = []
+    for path in sorted(_site(pkg).rglob("*.py")):
+        data = path.read_bytes()
+        r = migrate(data, path=str(path))
+        if r.changed or r.edits:
+            changed.append(str(path))
+    assert changed == []
