@@ -120,7 +120,7 @@ def test_select_ignore_unsafe(tmp_path):
     assert r.stdout == b"" and b"TU002 note: unsafe fix not applied" in r.stderr
     r = tu("diff", "--select", "TU002", "--unsafe", f)
     assert b"+if isinstance(h, torch.Tensor):" in r.stdout and b"Variable(h.data)" in r.stdout
-    r = tu("diff", "--ignore", "TU002", "-q", f)
+    r = tu("diff", "--ignore", "TU002,TU01,TU02", "-q", f)
     assert b"+    h = h.data" in r.stdout and b" note: " not in r.stderr
 
 
