@@ -11,6 +11,10 @@ from .renamed_functions import RenamedFunctions
 from .upsample import UpsampleInterpolate
 from .loss_reduction import LossReduction
 from .scalar_overloads import ScalarOverloads
+from .softmax_dim import SoftmaxImplicitDim
+from .removed_linalg import RemovedLinalg
+from .renamed_keywords import RenamedKeywords
+from .autograd_attributes import AutogradAttributes
 
 RULES = [
     VariableWrapper,
@@ -20,4 +24,8 @@ RULES = [
     UpsampleInterpolate,
     LossReduction,
     ScalarOverloads,
+    SoftmaxImplicitDim,
+    RemovedLinalg,
+    RenamedKeywords,
+    AutogradAttributes,
 ]

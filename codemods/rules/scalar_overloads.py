@@ -123,7 +123,7 @@ bitwise equal under torch 2.13, including a 0-dim tensor passed as the scalar.
             short = q
         else:
             head = (dotted_name(func.value) or "").split(".")[0]
-            if head and head in self.imports.aliases:
+            if head == "torch" or (head and head in self.imports.aliases):
                 return updated_node  # a module function (np.add, operator.add), not a tensor method
             table_m = OVERLOAD_METHODS.get(method) or AMBIGUOUS_OVERLOAD_METHODS.get(method)
             names = table_m.get(len(pos)) if table_m else None
