@@ -125,6 +125,7 @@ def main(argv=None) -> int:
         shutil.rmtree(work)
     shutil.copytree(src, work)
     files = sorted(str(p) for p in work.rglob("*.py") if p.is_file())
+    lines = sum(Path(f).read_bytes().count(b"\n") for f in files)
     options = {"unsafe": opts.unsafe, "select": opts.select}
     t0 = time.perf_counter()
     with multiprocessing.Pool(opts.jobs) as pool:
@@ -137,7 +138,6 @@ def main(argv=None) -> int:
     lost = [r for r in results if r["parsed_before"] and not r.get("parsed_after", True)]
     repaired = [r for r in results if not r["parsed_before"] and r.get("parsed_after") and r.get("changed")]
     not_idem = [r for r in results if r.get("idempotent") is False]
-    lines = sum(Path(f).read_bytes().count(b"\n") for f in files)
 
     print(f"torchupgrade corpus report ({'unsafe' if opts.unsafe else 'default'} fixes; {len(files)} files, {lines} lines, "
           f"{len({r['path'].split(os.sep)[0] for r in results})} packages)")

@@ -26,7 +26,7 @@ class LossReduction(Rule):
     name = "loss-reduction"
     summary = "`size_average=`/`reduce=` on losses -> `reduction='mean'|'sum'|'none'` (keyword or positional)"
     safety = "safe"
-    needles = ("size_average", "reduce", "elementwise_mean", "Loss(", "_loss(", "cross_entropy(", "kl_div(")
+    needles = ("size_average", "reduce=", "reduce =", "elementwise_mean", "Loss(", "_loss(", "cross_entropy(", "kl_div(")
     description = """
 Since PyTorch 0.4.1 the loss modules and functions take `reduction=` instead of `size_average=`
 and `reduce=`. Torch 2.13 still accepts the old arguments with a warning (`size_average and

@@ -11,7 +11,7 @@ class RenamedFunctions(RenamingRule):
     name = "renamed-functions"
     summary = "Deprecated names: `nn.init.xavier_uniform` -> `xavier_uniform_`, `clip_grad_norm` -> `clip_grad_norm_`, `NLLLoss2d` -> `NLLLoss`, `F.sigmoid`/`F.tanh` -> `torch.sigmoid`/`torch.tanh`"
     safety = "safe"
-    needles = ("init", "clip_grad_norm", "NLLLoss2d", "sigmoid", "tanh")
+    needles = ("init.", "nn.init", "clip_grad_norm", "NLLLoss2d", ".sigmoid", ".tanh", "functional import")
     in_place = RENAMED_IN_PLACE
     across = RENAMED_ACROSS
     description = """

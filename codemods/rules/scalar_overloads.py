@@ -19,7 +19,7 @@ class ScalarOverloads(Rule):
     name = "scalar-first-overloads"
     summary = "Deprecated scalar-first overloads: `add_(a, t)` -> `add_(t, alpha=a)`, `addcmul_(v, t1, t2)` -> `addcmul_(t1, t2, value=v)`, `addmm_(b, a, M1, M2)` -> keywords"
     safety = "safe"
-    needles = ("add", "sub_", "sub(", "baddbmm")
+    needles = (".add_(", ".sub_(", ".add(", ".sub(", "addcmul", "addcdiv", "addmm", "addmv", ".addr", "addbmm")
     description = """
 PyTorch 0.3 put the scalar multiplier first: `x.add_(alpha, t)`, `x.sub_(alpha, t)`,
 `x.addcmul_(value, t1, t2)`, `x.addcdiv_(value, t1, t2)`, `M.addmm_(beta, alpha, A, B)`,
