@@ -40,3 +40,116 @@ FRESH_FILL_METHODS = frozenset(
 )
 # ``x.new(...)`` and friends create a new tensor (same dtype/device, no grad).
 NEW_TENSOR_METHODS = frozenset("new new_zeros new_ones new_empty new_full new_tensor".split())
+
+# -- legacy API facts (TU031-TU038; verified against torch 2.13, see the spec §5) -----------------
+
+# Deprecated names that are plain renames in the same module (calls and references).
+_INIT_RENAMED = "uniform normal constant xavier_uniform xavier_normal kaiming_uniform kaiming_normal orthogonal sparse eye dirac".split()
+RENAMED_IN_PLACE = {
+    **{f"torch.nn.init.{n}": f"torch.nn.init.{n}_" for n in _INIT_RENAMED},
+    "torch.nn.utils.clip_grad_norm": "torch.nn.utils.clip_grad_norm_",
+    "torch.nn.NLLLoss2d": "torch.nn.NLLLoss",
+}
+# Functional aliases whose modern spelling lives in another module (rewritten in calls only:
+# `F.tanh is torch.tanh` is False, so references are left alone; both are silent in 2.13).
+RENAMED_ACROSS = {
+    "torch.nn.functional.sigmoid": "torch.sigmoid",
+    "torch.nn.functional.tanh": "torch.tanh",
+}
+UPSAMPLE = "torch.nn.functional.upsample"
+INTERPOLATE = "torch.nn.functional.interpolate"
+# F.upsample_bilinear/upsample_nearest(input, size=None, scale_factor=None) are, in 2.13,
+# `interpolate(input, size, scale_factor, mode=..., align_corners=...)` (torch/nn/functional.py).
+UPSAMPLE_FIXED_MODE = {
+    "torch.nn.functional.upsample_bilinear": (("mode", "'bilinear'"), ("align_corners", "True")),
+    "torch.nn.functional.upsample_nearest": (("mode", "'nearest'"),),
+}
+# Modes for which 0.3 behaved like align_corners=True while 2.13 defaults to False.
+ALIGN_CORNERS_MODES = frozenset({"linear", "bilinear", "trilinear"})
+
+# Loss constructors and functionals that take size_average/reduce: their parameters in
+# positional order (torch 2.13 signatures; tests/test_legacy_reduction.py checks them).
+_LOSS_MODULES = {
+    "L1Loss": "size_average reduce reduction",
+    "MSELoss": "size_average reduce reduction",
+    "SmoothL1Loss": "size_average reduce reduction beta",
+    "CrossEntropyLoss": "weight size_average ignore_index reduce reduction label_smoothing",
+    "NLLLoss": "weight size_average ignore_index reduce reduction",
+    "NLLLoss2d": "weight size_average ignore_index reduce reduction",
+    "BCELoss": "weight size_average reduce reduction",
+    "BCEWithLogitsLoss": "weight size_average reduce reduction pos_weight",
+    "KLDivLoss": "size_average reduce reduction log_target",
+    "SoftMarginLoss": "size_average reduce reduction",
+    "MultiLabelSoftMarginLoss": "weight size_average reduce reduction",
+    "MultiMarginLoss": "p margin weight size_average reduce reduction",
+    "MultiLabelMarginLoss": "size_average reduce reduction",
+    "HingeEmbeddingLoss": "margin size_average reduce reduction",
+    "CosineEmbeddingLoss": "margin size_average reduce reduction",
+    "MarginRankingLoss": "margin size_average reduce reduction",
+    "PoissonNLLLoss": "log_input full size_average eps reduce reduction",
+    "TripletMarginLoss": "margin p eps swap size_average reduce reduction",
+}
+_LOSS_FUNCTIONS = {
+    "l1_loss": "input target size_average reduce reduction weight",
+    "mse_loss": "input target size_average reduce reduction weight",
+    "smooth_l1_loss": "input target size_average reduce reduction beta",
+    "cross_entropy": "input target weight size_average ignore_index reduce reduction label_smoothing",
+    "nll_loss": "input target weight size_average ignore_index reduce reduction",
+    "binary_cross_entropy": "input target weight size_average reduce reduction",
+    "binary_cross_entropy_with_logits": "input target weight size_average reduce reduction pos_weight",
+    "kl_div": "input target size_average reduce reduction log_target",
+    "soft_margin_loss": "input target size_average reduce reduction",
+    "multilabel_soft_margin_loss": "input target weight size_average reduce reduction",
+    "multi_margin_loss": "input target p margin weight size_average reduce reduction",
+    "multilabel_margin_loss": "input target size_average reduce reduction",
+    "hinge_embedding_loss": "input target margin size_average reduce reduction",
+    "cosine_embedding_loss": "input1 input2 target margin size_average reduce reduction",
+    "margin_ranking_loss": "input1 input2 target margin size_average reduce reduction",
+    "poisson_nll_loss": "input target log_input full size_average eps reduce reduction",
+    "triplet_margin_loss": "anchor positive negative margin p eps swap size_average reduce reduction",
+}
+LOSS_PARAMS = {
+    **{f"torch.nn.{k}": tuple(v.split()) for k, v in _LOSS_MODULES.items()},
+    **{f"torch.nn.functional.{k}": tuple(v.split()) for k, v in _LOSS_FUNCTIONS.items()},
+}
+KL_DIV = frozenset({"torch.nn.KLDivLoss", "torch.nn.functional.kl_div"})
+
+# Deprecated scalar-first overloads (torch 2.13 still accepts them with a warn-once warning).
+# method name -> {number of positional args: names of the scalars in order, then tensors}.
+# The modern forms take fewer positional arguments, so the arity identifies the overload.
+_ADD = {2: ("alpha",)}
+_ADDC = {3: ("value",)}
+_ADDMM = {3: ("beta",), 4: ("beta", "alpha")}
+OVERLOAD_METHODS = {
+    **{m: _ADD for m in ("add_", "sub_")},
+    **{m: _ADDC for m in ("addcmul", "addcmul_", "addcdiv", "addcdiv_")},
+    **{m: _ADDMM for m in ("addmm", "addmm_", "addmv", "addmv_", "addr", "addr_", "addbmm", "addbmm_", "baddbmm", "baddbmm_")},
+}
+# `x.add(a, t)` / `x.sub(a, t)`: the names are too common on non-tensors (meters, sets) to
+# rewrite without knowing the receiver is a tensor.
+AMBIGUOUS_OVERLOAD_METHODS = {"add": _ADD, "sub": _ADD}
+# torch.X functions: the first positional argument is the tensor `input`, scalars are listed
+# with their positions: n positional -> ((position, keyword), ...).
+OVERLOAD_FUNCTIONS = {
+    **{f"torch.{f}": {3: ((1, "alpha"),)} for f in ("add", "sub")},
+    **{f"torch.{f}": {4: ((1, "value"),)} for f in ("addcmul", "addcdiv")},
+    **{f"torch.{f}": {4: ((0, "beta"),), 5: ((0, "beta"), (2, "alpha"))} for f in ("addmm", "addmv", "addr", "addbmm", "baddbmm")},
+}
+
+SOFTMAX_FUNCTIONS = frozenset({"torch.nn.functional.softmax", "torch.nn.functional.log_softmax", "torch.nn.functional.softmin"})
+SOFTMAX_MODULES = frozenset({"torch.nn.Softmax", "torch.nn.LogSoftmax", "torch.nn.Softmin"})
+# Tensor factories and views whose result rank is the number of size arguments.
+RANKED_FACTORIES = frozenset("torch." + n for n in "randn rand zeros ones empty".split())
+RANKED_VIEWS = frozenset({"view", "reshape"})
+
+# Removed linear-algebra functions (AttributeError or a raising stub in 2.13).
+REMOVED_LINALG = frozenset(
+    "torch." + n for n in (
+        "gels potrf potrs potri pstrf gesv trtrs btrifact btrifact_with_info btrisolve btriunpack "
+        "symeig eig lstsq solve"
+    ).split()
+)
+# Method spellings (`A.potrf()`) rewritten only for names nothing else uses.
+REMOVED_LINALG_METHODS = frozenset(
+    "gels potrf potrs potri gesv trtrs btrifact btrifact_with_info btrisolve btriunpack symeig".split()
+)

@@ -1,0 +1,92 @@
+"""TU037 renamed-keywords: ``retain_variables=``, ``device_id=``, ``grad_variables=`` -> current names."""
+from __future__ import annotations
+
+import libcst as cst
+
+from ..imports import dotted_name
+from ..model import Example
+from ..rule import Rule
+
+_AUTOGRAD_BACKWARD = {"torch.autograd.backward"}
+_BACKWARD_KW = {"retain_variables": "retain_graph", "grad_variables": "grad_tensors", "variables": "tensors"}
+
+
+class RenamedKeywords(Rule):
+    code = "TU037"
+    name = "renamed-keywords"
+    summary = "`backward(retain_variables=)` -> `retain_graph=`, `.cuda(device_id=)` -> `device=`, `autograd.backward(variables=, grad_variables=)` -> `tensors=`, `grad_tensors=`"
+    safety = "safe"
+    needles = ("retain_variables", "device_id", "grad_variables", "variables=")
+    description = """
+Keyword arguments renamed in PyTorch 0.2-0.4 that torch 2.13 rejects or warns about:
+
+* `loss.backward(retain_variables=True)` -> `retain_graph=True` (also `torch.autograd.backward`);
+  today a `TypeError: ... unexpected keyword argument 'retain_variables'`;
+* `x.cuda(device_id=0)` / `model.cuda(device_id=0)` -> `device=0`; today a `TypeError`;
+* `torch.autograd.backward(variables=..., grad_variables=...)` -> `tensors=`, `grad_tensors=`
+  (`variables=` raises; `grad_variables=` warns).
+
+`.backward(...)` and `.cuda(...)` are methods, so the receiver is not checked; the rule skips
+`.cuda(device_id=...)` in a file that defines its own `cuda` method (whose parameter may really be
+called `device_id`), with a note.
+
+Fix safety: safe. The legacy keywords raise today (or, for `grad_variables`, are forwarded to
+the new name), so the rename restores what the code did under 0.3 and cannot change a working
+program.
+"""
+    examples = (
+        Example(
+            title="backward and cuda keywords",
+            before="""
+            import torch
+            loss.backward(retain_variables=True)
+            model.cuda(device_id=args.gpu)
+            torch.autograd.backward(variables=[out], grad_variables=[g])
+            """,
+            after="""
+            import torch
+            loss.backward(retain_graph=True)
+            model.cuda(device=args.gpu)
+            torch.autograd.backward(tensors=[out], grad_tensors=[g])
+            """,
+        ),
+        Example(
+            title="a file with its own cuda(device_id) method, and modern calls",
+            before="""
+            class Net:
+                def cuda(self, device_id=None):
+                    return self
+
+            net.cuda(device_id=1)
+            loss.backward(retain_graph=True)
+            """,
+        ),
+    )
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        q = self.imports.resolve(func)
+        if q in _AUTOGRAD_BACKWARD:
+            renames = _BACKWARD_KW
+        elif isinstance(func, cst.Attribute) and q is None and func.attr.value == "backward":
+            renames = {"retain_variables": "retain_graph"}
+        elif isinstance(func, cst.Attribute) and q is None and func.attr.value == "cuda":
+            if not any(a.keyword and a.keyword.value == "device_id" for a in updated_node.args):
+                return updated_node
+            if "cuda" in self.imports.other_bindings:
+                self.note(original_node, "cuda(device_id=...) left unchanged: this file defines its own cuda method")
+                return updated_node
+            renames = {"device_id": "device"}
+        else:
+            return updated_node
+        present = {a.keyword.value for a in updated_node.args if a.keyword}
+        args = []
+        changed = False
+        for a in updated_node.args:
+            if a.keyword is not None and a.keyword.value in renames and renames[a.keyword.value] not in present:
+                new = renames[a.keyword.value]
+                self.edit(original_node, f"{a.keyword.value}= -> {new}=")
+                a = a.with_changes(keyword=cst.Name(new))
+                changed = True
+            args.append(a)
+        return updated_node.with_changes(args=args) if changed else updated_node
