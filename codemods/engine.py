@@ -22,7 +22,7 @@ from libcst.metadata import MetadataWrapper
 
 from .imports import ImportTable, add_module_imports, remove_imported_names
 from .model import Failure, Result, Source
-from .rule import FileContext, Rule
+from .rule import FileContext, Rule, skippable_statements, with_statement_skipping
 from .source import decode, parse_python
 
 
@@ -137,7 +137,12 @@ def _migrate_text(text: str, path: str, active: List[type], unsafe: bool, result
     for rule_cls in tree_rules:
         if not rule_cls.applies_to(text):
             continue
-        rule = rule_cls(ctx)
+        needles = rule_cls.statement_filter(ctx)
+        if needles:
+            rule = with_statement_skipping(rule_cls)(ctx)
+            rule._skip = skippable_statements(module, ctx, needles)
+        else:
+            rule = rule_cls(ctx)
         if rule_cls.METADATA_DEPENDENCIES:
             module = MetadataWrapper(module, unsafe_skip_copy=True).visit(rule)
         else:

@@ -25,6 +25,9 @@ from .imports import ImportTable
 from .model import Edit, Example, Note
 
 
+_CODEGEN_MODULE = cst.Module(body=[])
+
+
 class FileContext:
     """Everything shared by the rules while one file is migrated: computed once per file."""
 
@@ -43,6 +46,7 @@ class FileContext:
         # local name -> qualified names whose ``from ... import`` may be dropped once unused
         self.cleanup: Dict[str, Set[str]] = {}
         self._analyses: Dict[type, Any] = {}
+        self._statement_code: Dict[int, Tuple[cst.CSTNode, str]] = {}
 
     def report(self, kind: str, code: str, node: cst.CSTNode, message: str) -> None:
         self._reports.append((kind, code, node, message))
@@ -58,6 +62,15 @@ class FileContext:
         for (kind, code, _, message), line in zip(self._reports, lines):
             (self.edits if kind == "edit" else self.notes).append((Edit if kind == "edit" else Note)(code, line, message))
         self._reports = []
+
+    def statement_code(self, stmt: cst.CSTNode) -> str:
+        """Source code of a statement node, cached by identity for the whole file (statements
+        that earlier rules left alone keep their identity, so each is generated once)."""
+        entry = self._statement_code.get(id(stmt))
+        if entry is None or entry[0] is not stmt:
+            entry = (stmt, _CODEGEN_MODULE.code_for_node(stmt))
+            self._statement_code[id(stmt)] = entry
+        return entry[1]
 
     def analysis(self, cls: Type) -> Any:
         """A shared analysis (e.g. tensor inference), computed at most once per file."""
@@ -96,6 +109,15 @@ class Rule(PruningTransformer):
     examples: ClassVar[Tuple[Example, ...]] = ()
     # The rule is skipped for a file whose text contains none of these strings.
     needles: ClassVar[Tuple[str, ...]] = ()
+    # Opt-in, for speed: top-level statements and class members whose code contains none of
+    # these strings are not traversed by the rule at all. Only for rules that rewrite nothing
+    # without one of them in the statement's own text and gather nothing across statements.
+    statement_needles: ClassVar[Optional[Tuple[str, ...]]] = None
+
+    @classmethod
+    def statement_filter(cls, ctx: "FileContext") -> Optional[Tuple[str, ...]]:
+        """The statement needles for this file (a rule may add the file's local aliases)."""
+        return cls.statement_needles
 
     # Rules needing libcst metadata declare it; the engine then wraps the module. Line numbers
     # for edits and notes do not need it (see FileContext.resolve_reports).
@@ -136,3 +158,45 @@ class Rule(PruningTransformer):
 
     def module_name(self, module: str = "torch") -> Optional[str]:
         return self.ctx.module_name(module)
+
+
+def skippable_statements(module: cst.Module, ctx: FileContext, needles: Tuple[str, ...]) -> Set[int]:
+    """ids of top-level statements and class members whose code contains none of ``needles``."""
+    skip: Set[int] = set()
+
+    def check(stmts) -> None:
+        for stmt in stmts:
+            code = ctx.statement_code(stmt)
+            if not any(n in code for n in needles):
+                skip.add(id(stmt))
+            elif isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
+                check(stmt.body.body)
+
+    check(module.body)
+    return skip
+
+
+_SKIPPING: Dict[type, type] = {}
+
+
+def with_statement_skipping(rule_cls: type) -> type:
+    """A subclass of ``rule_cls`` that does not traverse statements listed in ``self._skip``.
+
+    It is the most derived class, so the rule's own on_visit/on_leave (scope stacks and the
+    like) never see a skipped statement: neither its visit nor its leave runs."""
+    cached = _SKIPPING.get(rule_cls)
+    if cached is None:
+
+        def on_visit(self, node):
+            if id(node) in self._skip:
+                return False
+            return super(cached, self).on_visit(node)
+
+        def on_leave(self, original_node, updated_node):
+            if id(original_node) in self._skip:
+                return updated_node
+            return super(cached, self).on_leave(original_node, updated_node)
+
+        cached = type(rule_cls.__name__, (rule_cls,), {"on_visit": on_visit, "on_leave": on_leave, "__module__": rule_cls.__module__})
+        _SKIPPING[rule_cls] = cached
+    return cached

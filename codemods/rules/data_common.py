@@ -101,6 +101,8 @@ class DataRule(ScopeTracking, Rule):
     """Base of the ``.data`` rules: scope tracking and tensor inference."""
 
     needles = (".data",)
+    # every rewrite of these rules is of a `.data` in the statement's own text
+    statement_needles = (".data",)
 
     @classmethod
     def applies_to(cls, text: str) -> bool:

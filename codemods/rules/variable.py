@@ -132,6 +132,11 @@ class VariableWrapper(Rule):
     summary = "Unwrap `Variable(t)`; move `requires_grad=True` into factories or `.detach().requires_grad_()`"
     safety = "safe"
     needles = ("Variable",)
+
+    @classmethod
+    def statement_filter(cls, ctx):
+        # statements that mention neither `Variable` nor a local alias of it hold nothing to do
+        return ("Variable", *ctx.imports.local_names_for(VARIABLE))
     description = """
 Since PyTorch 0.4 tensors and Variables are one type, and `Variable(t, requires_grad=False)` is
 `t.detach()` with the flag set: a new leaf that shares storage (and the version counter) with

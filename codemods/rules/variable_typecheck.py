@@ -14,6 +14,11 @@ class VariableTypeCheck(Rule):
     summary = "`isinstance(x, Variable)` -> `isinstance(x, torch.Tensor)`; flag `type(x) == Variable`"
     safety = "safe"
     needles = ("Variable",)
+
+    @classmethod
+    def statement_filter(cls, ctx):
+        # statements that mention neither `Variable` nor a local alias of it hold nothing to do
+        return ("Variable", *ctx.imports.local_names_for(VARIABLE))
     description = """
 `isinstance(x, Variable)` is still True for every tensor (through a metaclass hook), so it is
 rewritten to the modern spelling `isinstance(x, torch.Tensor)`, also inside a tuple of classes.
