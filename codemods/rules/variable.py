@@ -288,6 +288,9 @@ tensor never requires grad and is not modified in place through another alias).
             if isinstance(cls, cst.Tuple):
                 self._handled.update(id(e.value) for e in cls.elements)
 
+    def visit_Annotation(self, node):
+        return False  # `x: Variable` annotations are TU002's business
+
     def visit_Comparison(self, node):
         self._handled.add(id(node.left))  # `type(x) == Variable`: TU002's business
         self._handled.update(id(c.comparator) for c in node.comparisons)

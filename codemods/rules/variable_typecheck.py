@@ -11,7 +11,7 @@ from ..torchapi import VARIABLE
 class VariableTypeCheck(Rule):
     code = "TU002"
     name = "variable-type-check"
-    summary = "`isinstance(x, Variable)` -> `isinstance(x, torch.Tensor)`; flag `type(x) == Variable`"
+    summary = "`isinstance(x, Variable)` and `x: Variable` annotations -> `torch.Tensor`; flag `type(x) == Variable`"
     safety = "safe"
     needles = ("Variable",)
 
@@ -28,7 +28,13 @@ PyTorch 0.4: `type(x)` is `torch.Tensor`. The classic `repackage_hidden` helper 
 detaching hidden states because of it. Rewriting it to `isinstance(x, torch.Tensor)` restores
 what the code did under 0.3.
 
-Fix safety: the `isinstance` rewrite is safe (identical result). The `type(x) == Variable`
+Type annotations naming `Variable` (`x: Variable`, `-> List[Variable]`,
+`Union[float, torch.autograd.Variable]`) are rewritten to `torch.Tensor`.
+
+Fix safety: the `isinstance` rewrite is safe (identical result). The annotation rewrite is safe
+too: annotations do not affect what the code does; the only observable difference is the object
+stored in `__annotations__` (`torch.Tensor` instead of the `Variable` class), which matters only
+to code that compares annotations with `Variable` by identity. The `type(x) == Variable`
 rewrite changes what the code does today (it restores 0.3 behaviour), so it is an unsafe fix:
 applied with `--unsafe`, otherwise reported as a note.
 """
@@ -77,6 +83,24 @@ applied with `--unsafe`, otherwise reported as a note.
             """,
         ),
         Example(
+            title="annotations",
+            before="""
+            from typing import List
+            import torch
+            from torch.autograd import Variable
+
+            def viterbi(logits: Variable, masks: List[Variable]) -> Variable:
+                return logits
+            """,
+            after="""
+            from typing import List
+            import torch
+
+            def viterbi(logits: torch.Tensor, masks: List[torch.Tensor]) -> torch.Tensor:
+                return logits
+            """,
+        ),
+        Example(
             title="without --unsafe, type(h) == Variable is only reported",
             before="""
             from torch.autograd import Variable
@@ -117,6 +141,27 @@ applied with `--unsafe`, otherwise reported as a note.
                 args=[updated_node.args[0], updated_node.args[1].with_changes(value=new_tuple.with_changes(elements=elements))]
             )
         return updated_node
+
+    def visit_Annotation(self, node):
+        self._in_annotation = getattr(self, "_in_annotation", 0) + 1
+
+    def leave_Annotation(self, original_node, updated_node):
+        self._in_annotation -= 1
+        return updated_node
+
+    def leave_Name(self, original_node, updated_node):
+        return self._annotation_ref(original_node, updated_node)
+
+    def leave_Attribute(self, original_node, updated_node):
+        return self._annotation_ref(original_node, updated_node)
+
+    def _annotation_ref(self, original_node, updated_node):
+        if not getattr(self, "_in_annotation", 0) or not self._is_variable(original_node):
+            return updated_node
+        tensor = self._tensor()
+        if tensor is None or not self.fix(original_node, "annotation Variable -> torch.Tensor"):
+            return updated_node
+        return tensor.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
 
     def leave_Comparison(self, original_node, updated_node):
         if len(original_node.comparisons) != 1:
