@@ -87,6 +87,7 @@ MODULES = "modules"  # an iterable of modules
 PGROUPS = "param_groups"
 PGROUP = "param_group"
 TUPLE_T = "tuple_of_tensors"
+LOSS_FN = "loss_function"  # a reference to an ``F.*_loss`` function (``criterion = F.nll_loss``)
 
 TENSOR_KINDS = frozenset({SCALAR, NONSCALAR, TENSOR, PARAM})
 _RANKED = frozenset({SCALAR, NONSCALAR, TENSOR})
@@ -707,6 +708,8 @@ class TensorInference:
         return k if k in TENSOR_KINDS else None
 
     def _kind(self, expr, key):
+        if isinstance(expr, (cst.Name, cst.Attribute)) and self.imports.resolve(expr) in _LOSS_FUNCTIONS:
+            return LOSS_FN
         if isinstance(expr, cst.Name):
             if expr.value in ("None", "True", "False"):
                 return NODATA
@@ -867,6 +870,8 @@ class TensorInference:
         fk = self._kind(func, key)
         if is_module(fk):
             return fk[2]
+        if fk == LOSS_FN:  # criterion = F.nll_loss; criterion(out, y)
+            return SCALAR if _reduction_keeps_scalar(call, 3) else TENSOR
         return BOTTOM if fk == BOTTOM else UNKNOWN
 
     def _builtin_call(self, name, pos, key):

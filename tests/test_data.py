@@ -333,3 +333,18 @@ def test_precision_on_non_torch_packages(pkg):
         if r.changed or r.edits:
             changed.append(str(path))
     assert changed == []
+
+
+def test_module_level_functional_loss_alias_is_scalar():
+    src = (
+        "import torch.nn.functional as F\n"
+        "criterion = F.nll_loss\n"
+        "def train(model, loader):\n"
+        "    for x, y in loader:\n"
+        "        loss = criterion(model(x), y)\n"
+        "        total = loss.data[0]\n"
+        "        per_item = criterion(model(x), y, reduction='none').data[0]\n"
+    )
+    out = migrate(src).new_source
+    assert "total = loss.item()" in out
+    assert "reduction='none').detach()[0]" in out  # not 0-dim: the first element, still a tensor
