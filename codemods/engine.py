@@ -15,6 +15,7 @@ Pipeline for one file (see ``migrate``):
 from __future__ import annotations
 
 import ast
+import re
 from typing import Iterable, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
@@ -156,7 +157,7 @@ def _migrate_text(text: str, path: str, active: List[type], unsafe: bool, result
         new_text = module.code
     new_tree, failure = parse_python(new_text, path)
     if failure is None and ctx.cleanup:
-        used = {n.id for n in ast.walk(new_tree) if isinstance(n, ast.Name)}
+        used = _names_used(new_tree)
         unused = {local: q for local, q in ctx.cleanup.items() if local not in used}
         if unused:
             new_text = remove_imported_names(module, unused).code
@@ -165,3 +166,27 @@ def _migrate_text(text: str, path: str, active: List[type], unsafe: bool, result
         result.failure = Failure("internal", failure.line, f"internal error: migrated code does not parse ({failure.message}); file left unchanged")
         return original_text, None
     return new_text, ctx
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _names_used(tree: ast.AST) -> set:
+    """Names the code reads, including those inside string annotations (``x: "Variable"``),
+    which ``typing.get_type_hints`` resolves at run time."""
+    used = set()
+    annotations = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            used.add(node.id)
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            annotations.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+    for annotation in annotations:
+        for sub in ast.walk(annotation):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                used.update(_WORD.findall(sub.value))
+    return used

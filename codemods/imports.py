@@ -58,25 +58,41 @@ class ImportTable:
         self.aliases: Dict[str, Set[str]] = {}
         self.other_bindings: Set[str] = set()
         self.star_modules: List[str] = []
+        # names bound by imports that run at module level (not inside a def or class), the only
+        # ones a rewrite may use anywhere in the file (``torch.`` in a new expression)
+        self.module_level: Set[str] = set()
+        module_level_nodes = set()
+        stack = list(getattr(tree, "body", []))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module_level_nodes.add(id(node))
+            stack.extend(ast.iter_child_nodes(node))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    if alias.asname:
-                        self._bind(alias.asname, alias.name)
-                    else:
-                        head = alias.name.split(".")[0]
-                        self._bind(head, head)
+                    local = alias.asname or alias.name.split(".")[0]
+                    self._bind(local, alias.name if alias.asname else local)
+                    if id(node) in module_level_nodes:
+                        self.module_level.add(local)
             elif isinstance(node, ast.ImportFrom):
                 if node.level or not node.module:
                     for alias in node.names:
-                        if alias.name != "*":
+                        if alias.name == "*":
+                            self.star_modules.append("." * node.level + (node.module or ""))
+                        else:
                             self.other_bindings.add(alias.asname or alias.name)
                     continue
                 for alias in node.names:
                     if alias.name == "*":
                         self.star_modules.append(canonical(node.module))
                     else:
-                        self._bind(alias.asname or alias.name, f"{node.module}.{alias.name}")
+                        local = alias.asname or alias.name
+                        self._bind(local, f"{node.module}.{alias.name}")
+                        if id(node) in module_level_nodes:
+                            self.module_level.add(local)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.other_bindings.add(node.name)
             elif isinstance(node, ast.arg):
@@ -85,8 +101,6 @@ class ImportTable:
                 self.other_bindings.add(node.id)
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 self.other_bindings.add(node.name)
-            elif isinstance(node, (ast.Global, ast.Nonlocal)):
-                pass
 
     def _bind(self, local: str, qualified: str) -> None:
         self.aliases.setdefault(local, set()).add(canonical(qualified))
@@ -102,9 +116,12 @@ class ImportTable:
                 return None
             (base,) = targets
             return canonical(base + ("." + rest if rest else ""))
-        torch_stars = [m for m in self.star_modules if m == "torch" or m.startswith("torch.")]
-        if len(torch_stars) == 1 and head not in _BUILTINS:
-            return canonical(f"{torch_stars[0]}.{dotted}")
+        # a bare name may come from a star import only when that is the file's one star import
+        # (with two, or a non-torch one, the name could come from either)
+        if len(self.star_modules) == 1 and head not in _BUILTINS:
+            star = self.star_modules[0]
+            if star == "torch" or star.startswith("torch."):
+                return canonical(f"{star}.{dotted}")
         return None
 
     def resolve(self, node: cst.CSTNode) -> Optional[str]:
@@ -130,17 +147,26 @@ class ImportTable:
         ]
 
     def module_alias(self, module: str) -> Optional[str]:
-        """A local name bound to module ``module`` (prefer the module's own spelling)."""
+        """A name bound to module ``module`` by a module-level import, so usable anywhere in the
+        file (prefer the module's own spelling)."""
         head = module.split(".")[0]
-        if module == head and self.aliases.get(head) == {head} and head not in self.other_bindings:
+        usable = lambda local: local in self.module_level and local not in self.other_bindings
+        if module == head and self.aliases.get(head) == {head} and usable(head):
             return head
         for local, targets in sorted(self.aliases.items()):
-            if targets == {module} and local not in self.other_bindings:
+            if targets == {module} and usable(local):
                 return local
         return None
 
     def is_free(self, name: str) -> bool:
+        """True if the module binds ``name`` in no way at all."""
         return name not in self.aliases and name not in self.other_bindings
+
+    def can_import(self, module: str) -> bool:
+        """True if ``import module`` may be added at the top: its first name is unbound, or bound
+        only to that same module (e.g. by an import inside a function)."""
+        head = module.split(".")[0]
+        return head not in self.other_bindings and self.aliases.get(head, {head}) == {head}
 
 
 _BUILTINS = set(dir(builtins)) | {"self", "cls"}

@@ -87,10 +87,9 @@ class FileContext:
         alias = self.imports.module_alias(module)
         if alias:
             return alias
-        head = module.split(".")[0]
         if module in self.pending_imports:
             return module
-        if self.imports.is_free(head):
+        if self.imports.can_import(module):
             self.pending_imports.append(module)
             return module
         return None

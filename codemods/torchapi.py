@@ -13,7 +13,9 @@ FACTORIES_WITH_REQUIRES_GRAD = frozenset(
     ).split()
 )
 # Fresh tensors from factories without a ``requires_grad=`` keyword.
-OTHER_FACTORIES = frozenset({"torch.from_numpy", "torch.range", "torch.normal", "torch.bernoulli", "torch.multinomial"})
+# (Not torch.normal/bernoulli/multinomial: given tensor arguments that require grad, their result
+# may require grad too.)
+OTHER_FACTORIES = frozenset({"torch.from_numpy", "torch.range"})
 
 # Legacy typed constructors: ``torch.FloatTensor(2, 3)`` (sizes) or ``torch.FloatTensor([1, 2])``
 # (data). They do not accept ``requires_grad=``.

@@ -203,3 +203,69 @@ def test_variable_passed_as_value_is_noted_and_kept():
     result = migrate(src)
     assert result.new_source == "import torch\nfrom torch.autograd import Variable\nregister(Variable)\ncls = torch.autograd.Variable\ny = x.detach()\n"
     assert [(n.line, "used as a value" in n.message) for n in result.notes] == [(3, True), (4, True)]
+
+
+def test_star_imports_from_two_modules_resolve_nothing():
+    src = "from torch.nn.functional import *\nfrom mystar import *\nmse_loss(1, 2, size_average=False)\n"
+    assert migrate(src).new_source == src
+    rel = "from torch.nn.functional import *\nfrom .helpers import *\nmse_loss(a, b, size_average=False)\n"
+    assert migrate(rel).new_source == rel
+
+
+def test_function_local_torch_import_is_not_used_at_module_level():
+    src = (
+        "from torch.autograd import Variable\n"
+        "def mk():\n    import torch\n    return torch.zeros(2)\n"
+        "def f(x):\n    return isinstance(x, Variable)\n"
+    )
+    out = migrate(src).new_source
+    assert out.startswith("import torch\n") and "isinstance(x, torch.Tensor)" in out
+    ns = {}
+    exec(out, ns)
+    assert ns["f"](ns["mk"]())
+
+
+def test_string_annotation_keeps_the_variable_import():
+    src = 'from torch.autograd import Variable\ndef f(x: "Variable") -> "List[Variable]":\n    return Variable(x)\n'
+    out = migrate(src).new_source
+    assert out.startswith("from torch.autograd import Variable\n") and "return x.detach()" in out
+
+
+@pytest.mark.parametrize(
+    "src, expected",
+    [
+        # PackedSequence.data is a real field that requires grad: never drop the wrapper
+        ("from torch.autograd import Variable\nout, h = gru(packed)\nv = Variable(out.data)\n", "v = out.data.detach()"),
+        # zip(loader, other): the other element is not a batch
+        ("from torch.autograd import Variable\nfor x, p in zip(train_loader, [w]):\n    q = Variable(p)\n", "q = p.detach()"),
+        # lambda parameters and comprehension targets shadow the loader variable
+        ("from torch.autograd import Variable\nfor x in train_loader:\n    f = lambda x: Variable(x)\n", "f = lambda x: x.detach()"),
+        ("from torch.autograd import Variable\nfor x in train_loader:\n    g = [Variable(x) for x in ps]\n", "g = [x.detach() for x in ps]"),
+        # the batch was given requires_grad, or would be aliased under another name
+        ("from torch.autograd import Variable\nfor x in train_loader:\n    x.requires_grad = True\n    v = Variable(x)\n", "v = x.detach()"),
+        ("from torch.autograd import Variable\nfor x in train_loader:\n    v = Variable(x)\n", "v = x.detach()"),
+        # results that may require grad, or that alias an out= buffer
+        ("import torch\nfrom torch.autograd import Variable\na = Variable(torch.bernoulli(p))\n", "a = torch.bernoulli(p).detach()"),
+        ("import torch\nfrom torch.autograd import Variable\nb = Variable(torch.zeros(3, out=buf), requires_grad=True)\n", "b = torch.zeros(3, out=buf).detach().requires_grad_()"),
+    ],
+)
+def test_variable_wrapper_kept_where_the_tensor_is_not_fresh(src, expected):
+    assert expected in migrate(src).new_source
+
+
+def test_variable_cases_from_review_execute_like_the_original():
+    torch = pytest.importorskip("torch")
+    src = (
+        "import torch\nfrom torch.autograd import Variable\n"
+        "w = torch.ones(2, requires_grad=True)\n"
+        "p = torch.full((2,), 0.5, requires_grad=True)\n"
+        "res = []\n"
+        "for x, q in zip([torch.ones(2)], [w]):\n    res.append(Variable(q).requires_grad)\n"
+        "res.append(Variable(torch.bernoulli(p)).requires_grad)\n"
+        "buf = torch.zeros(3)\nb = Variable(torch.zeros(3, out=buf), requires_grad=True)\nres.append(buf.requires_grad)\n"
+    )
+    out = migrate(src).new_source
+    a, b = {}, {}
+    exec(src, a)
+    exec(out, b)
+    assert a["res"] == b["res"] == [False, False, False]

@@ -423,10 +423,33 @@ def test_volatile_false_and_reads():
     """
     r = convert(src, unsafe=False)
     code = r.new_source
-    assert "flag = False" in code
+    assert "flag = var.volatile" in code  # `var` is not known to be a tensor: note only
     assert "if var.volatile:" in code  # control flow: note only
     assert "volatile=var.volatile" not in code and "False, False" not in code
     assert any(n.rule == "TU011" for n in r.notes)
+    known = convert("import torch\nv = torch.zeros(2)\nflag = v.volatile\n", unsafe=False).new_source
+    assert "flag = False" in known
+
+
+def test_volatile_read_on_non_tensors_is_kept():
+    src = """
+    import argparse
+    import torch
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--volatile", action="store_true")
+    args = p.parse_args(["--volatile"])
+    flag = args.volatile
+    class C:
+        def volatile(self):
+            return 1
+    value = C().volatile()
+    """
+    r = convert(src, unsafe=False)
+    assert "flag = args.volatile" in r.new_source and "C().volatile()" in r.new_source
+    ns = {}
+    exec(r.new_source, ns)
+    assert ns["flag"] is True and ns["value"] == 1
 
 
 def test_stray_volatile_false_statement_removed_safely():

@@ -43,10 +43,17 @@ class _ScopeBindings(cst.CSTVisitor):
 
     def visit_For(self, node):
         names = _target_names(node.target)
-        (self.loader_names if _LOADER.search(_flat(node.iter)) else self.bad).update(names)
+        (self.loader_names if _is_loader(node.iter) else self.bad).update(names)
+
+    def visit_Call(self, node):
+        # x.requires_grad_(): the name may hold a tensor that requires grad
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "requires_grad_" and isinstance(node.func.value, cst.Name):
+            self.bad.add(node.func.value.value)
 
     def visit_Assign(self, node):
         for target in node.targets:
+            if isinstance(target.target, cst.Attribute) and isinstance(target.target.value, cst.Name):
+                self.bad.add(target.target.value.value)  # x.requires_grad = True, x.attr = ...
             pairs = _pairs(target.target, node.value)
             for name, value in pairs:
                 if value is None or not self.rule.is_rewrap_of(value, name):
@@ -70,16 +77,17 @@ class _ScopeBindings(cst.CSTVisitor):
         return self.loader_names - self.bad
 
 
-def _flat(node: cst.CSTNode) -> str:
-    """The names and attributes mentioned in an expression, joined (cheap, no codegen)."""
-    out: List[str] = []
-
-    class V(cst.CSTVisitor):
-        def visit_Name(self, n):
-            out.append(n.value)
-
-    node.visit(V())
-    return " ".join(out)
+def _is_loader(node: cst.CSTNode) -> bool:
+    """``train_loader``, ``self.val_loader``, ``enumerate(loader)``, ``tqdm(loader)``: an
+    iterable that yields DataLoader batches (not ``zip(loader, other)``)."""
+    if isinstance(node, cst.Name):
+        return bool(_LOADER.search(node.value))
+    if isinstance(node, cst.Attribute):
+        return bool(_LOADER.search(node.attr.value))
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("enumerate", "tqdm", "iter"):
+        positional = [a for a in node.args if not a.keyword]
+        return bool(positional) and _is_loader(positional[0].value)
+    return False
 
 
 def _target_names(target: cst.CSTNode) -> List[str]:
@@ -145,9 +153,15 @@ Since PyTorch 0.4 tensors and Variables are one type, and `Variable(t, requires_
 
 * `Variable(t)` where `t` is a *fresh* tensor -> `t`. Fresh means a factory or constructor call
   (`torch.randn(...)`, `torch.zeros(...)`, `torch.from_numpy(a)`, `torch.FloatTensor(2, 3)`),
-  conversions and views of one (`.cuda()`, `.float()`, `.view(...)`), `x.data`, or a name that
-  only ever holds DataLoader batches (bound by `for ... in <...loader...>`).
-* `Variable(t)` for anything else -> `t.detach()` (exact).
+  conversions and views of one (`.cuda()`, `.float()`, `.view(...)`), `x.data` where `x` is
+  known to be a tensor (shared tensor inference; a `PackedSequence.data` is a real field), or
+  a name that only ever holds DataLoader batches: bound by `for ... in <...loader...>`
+  (`enumerate`/`tqdm` of one, not `zip`), never given attributes or `requires_grad_()`, and
+  wrapped in place (`x = Variable(x)`) or as a temporary (`model(Variable(x))`), never bound to
+  another name (`v = Variable(x)` would make `v` and `x` one object).
+* `Variable(t)` for anything else -> `t.detach()` (exact); so `Variable(h.data)` with an
+  unknown `h` becomes `h.data.detach()`, and with a known tensor `h.data` (which TU020 turns into
+  `h.detach()`).
 * `Variable(t, requires_grad=True)` -> `torch.randn(3, requires_grad=True)` for factories
   that take the keyword; `t.requires_grad_()` for other fresh tensors;
   `t.detach().requires_grad_()` otherwise. A non-literal flag becomes `requires_grad_(flag)`.
@@ -198,7 +212,7 @@ tensor never requires grad and is not modified in place through another alias).
             after="""
             def step(model, x, hidden):
                 out = model(x.detach())
-                hidden = hidden.data
+                hidden = hidden.data.detach()
                 frozen = model.weight.detach().requires_grad_()
                 return out, hidden, frozen
             """,
@@ -271,6 +285,9 @@ tensor never requires grad and is not modified in place through another alias).
         # ids of Variable references that are handled (calls, type checks, class bases)
         self._handled: Set[int] = set()
         self._variable_names = set(self.imports.local_names_for(VARIABLE))
+        self._shadows: List[Set[str]] = []  # lambda parameters, comprehension targets
+        self._aliasing: Set[int] = set()  # Variable(x) calls bound to another name
+        self._scope_names: List[str] = []  # enclosing def/class names: the inference's scope key
 
     # -- references to the class itself ---------------------------------------------------------
     def visit_Import(self, node):
@@ -295,9 +312,6 @@ tensor never requires grad and is not modified in place through another alias).
         self._handled.add(id(node.left))  # `type(x) == Variable`: TU002's business
         self._handled.update(id(c.comparator) for c in node.comparisons)
 
-    def visit_ClassDef(self, node):
-        self._handled.update(id(b.value) for b in node.bases)
-
     def visit_Attribute(self, node):
         self._handled.add(id(node.attr))
         if id(node) not in self._handled and self.is_variable(node):
@@ -321,17 +335,60 @@ tensor never requires grad and is not modified in place through another alias).
     def visit_Module(self, node):
         self._push_scope(node)
 
+    def visit_ClassDef(self, node):
+        self._handled.update(id(b.value) for b in node.bases)
+        self._scope_names.append(node.name.value)
+        self._push_scope(node.body)  # a class body is a scope of its own
+
+    def _shadow(self, names) -> None:
+        self._shadows.append(set(names))
+
+    def visit_Lambda(self, node):
+        self._shadow(p.name.value for p in [*node.params.params, *node.params.kwonly_params, *node.params.posonly_params])
+
+    def leave_Lambda(self, original_node, updated_node):
+        self._shadows.pop()
+        return updated_node
+
+    def _visit_comp(self, node):
+        names = []
+        comp = node.for_in
+        while comp is not None:
+            names.extend(_target_names(comp.target))
+            comp = comp.inner_for_in
+        self._shadow(names)
+
+    def _leave_comp(self, original_node, updated_node):
+        self._shadows.pop()
+        return updated_node
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comp
+    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
+
+    def visit_Assign(self, node):
+        # `v = Variable(x)`: dropping the wrapper would make `v` and `x` one object
+        for target in node.targets:
+            for name, value in _pairs(target.target, node.value):
+                if isinstance(value, cst.Call) and self.is_variable(value.func):
+                    args = [a for a in value.args if not a.keyword]
+                    if args and isinstance(args[0].value, cst.Name) and args[0].value.value != name:
+                        self._aliasing.add(id(value))
+
     def visit_FunctionDef(self, node):
         self._handled.add(id(node.name))
+        self._scope_names.append(node.name.value)
         self._push_scope(node.body)
         for p in [*node.params.params, *node.params.kwonly_params, *node.params.posonly_params]:
             self.scopes[-1].bad.add(p.name.value)
 
     def leave_FunctionDef(self, original_node, updated_node):
         self.scopes.pop()
+        self._scope_names.pop()
         return updated_node
 
     def _loader_fresh(self, name: str) -> bool:
+        if any(name in shadow for shadow in self._shadows):
+            return False
         return bool(self.scopes) and name in self.scopes[-1].fresh
 
     # -- classification ------------------------------------------------------------------------
@@ -341,11 +398,13 @@ tensor never requires grad and is not modified in place through another alias).
     def is_fresh(self, expr: cst.BaseExpression) -> bool:
         """A tensor that does not require grad and that nothing else references."""
         if isinstance(expr, cst.Attribute) and expr.attr.value == "data":
-            return True  # x.data: a new alias with its own version counter, no grad
+            # x.data of a tensor: a new alias with its own version counter, no grad. Other
+            # objects have a .data field of their own (PackedSequence.data requires grad).
+            return self._known_tensor(expr.value)
         if isinstance(expr, cst.Call):
             q = self.imports.resolve(expr.func)
             if q in FACTORIES_WITH_REQUIRES_GRAD or q in OTHER_FACTORIES:
-                return not any(a.keyword and a.keyword.value == "requires_grad" for a in expr.args)
+                return not any(a.keyword and a.keyword.value in ("requires_grad", "out") for a in expr.args)
             if q in CONSTRUCTORS:
                 return self._constructor_is_fresh(expr)
             if q == VARIABLE:
@@ -369,6 +428,16 @@ tensor never requires grad and is not modified in place through another alias).
         if isinstance(expr, cst.Name):
             return self._loader_fresh(expr.value)
         return False
+
+    def _known_tensor(self, expr: cst.BaseExpression) -> bool:
+        """Tensor inference (shared with the .data rules) says ``expr`` is a tensor. Only used
+        outside lambdas and comprehensions, whose scopes this rule does not key."""
+        if self._shadows:
+            return False
+        from ..tensors import TENSOR_KINDS, TensorInference
+
+        key = tuple(self._scope_names)
+        return self.ctx.analysis(TensorInference).kind(expr, key) in TENSOR_KINDS
 
     def _constructor_is_fresh(self, call: cst.Call) -> bool:
         args = [a for a in call.args if not a.keyword]
@@ -432,7 +501,8 @@ tensor never requires grad and is not modified in place through another alias).
         if isinstance(flag, cst.Name) and flag.value == "False":
             flag = None
         requires = isinstance(flag, cst.Name) and flag.value == "True"
-        fresh = self.is_fresh(original_node.args[data_index(original_node)].value)
+        data_node = original_node.args[data_index(original_node)].value
+        fresh = self.is_fresh(data_node) and not (isinstance(data_node, cst.Name) and id(original_node) in self._aliasing)
         if flag is None:
             if fresh:
                 new = value
@@ -475,6 +545,8 @@ tensor never requires grad and is not modified in place through another alias).
         return updated_node
 
     def leave_ClassDef(self, original_node, updated_node):
+        self.scopes.pop()
+        self._scope_names.pop()
         for base in original_node.bases:
             if self.is_variable(base.value):
                 self.note(original_node, "class derives from Variable: migrate it by hand (derive from torch.Tensor or wrap a tensor)")

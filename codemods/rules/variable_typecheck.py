@@ -77,7 +77,7 @@ applied with `--unsafe`, otherwise reported as a note.
 
             def repackage_hidden(h):
                 if isinstance(h, torch.Tensor):
-                    return h.data
+                    return h.data.detach()
                 else:
                     return tuple(repackage_hidden(v) for v in h)
             """,

@@ -12,6 +12,7 @@ import libcst as cst
 from ..cstutil import strip_arg_comma
 from ..model import Example
 from ..rule import Rule
+from ..tensors import TENSOR_KINDS, ScopeTracking, TensorInference
 from .volatile_flow import TRUE, _contains_yield, negate
 from .volatile_plan import Plan, VolatileAnalysis, can_decorate, plan_regions, scope_blocks
 
@@ -446,7 +447,7 @@ where 0.3 kept them volatile; values and gradients are the same. Safe parts are 
         alias = self.imports.module_alias(module)
         if alias:
             return alias
-        return module if (module in self.ctx.pending_imports or self.imports.is_free(module)) else None
+        return module if (module in self.ctx.pending_imports or self.imports.can_import(module)) else None
 
     def _drop_source(self, s) -> None:
         if s.arg_index == -2:
@@ -556,7 +557,7 @@ def _names_in(node):
     return out
 
 
-class VolatileRead(Rule):
+class VolatileRead(ScopeTracking, Rule):
     code = "TU011"
     name = "volatile-read"
     summary = "Reads of `x.volatile` (always False since torch 0.4) -> `False`; a note where it guards control flow"
@@ -570,6 +571,10 @@ Since PyTorch 0.4 `x.volatile` always returns `False` (with a warning: "volatile
 note: the guarded branch is dead today, but in 0.3 it ran, and freezing that in silently would hide
 the intent. Assignments `x.volatile = ...` are TU010's.
 
+Only reads on objects the shared tensor inference knows to be tensors are rewritten: an
+`args.volatile` command-line flag or a user class's own `volatile` attribute is left alone
+(with a note).
+
 Fix safety: safe. The constant is exactly what the read returns today; only the warning goes away.
 """
     examples = (
@@ -578,14 +583,16 @@ Fix safety: safe. The constant is exactly what the read returns today; only the 
             before="""
             import torch
 
-            def wrap(mask, var):
+            def wrap(x):
+                var = torch.zeros(2)
                 flag = var.volatile
                 return flag
             """,
             after="""
             import torch
 
-            def wrap(mask, var):
+            def wrap(x):
+                var = torch.zeros(2)
                 flag = False
                 return flag
             """,
@@ -605,6 +612,7 @@ Fix safety: safe. The constant is exactly what the read returns today; only the 
 
     def __init__(self, ctx):
         super().__init__(ctx)
+        self._st_init()
         self.guard_depth = 0
         self.target_ids: Set[int] = set()
         self.active = self.imports.module_alias("torch") is not None or any(
@@ -641,6 +649,10 @@ Fix safety: safe. The constant is exactly what the read returns today; only the 
         if isinstance(node.operator, cst.Not):
             node.visit(_Marker(self.guards))
 
+    def visit_Call(self, node):
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "volatile":
+            self.target_ids.add(id(node.func))  # obj.volatile(): a method of some other object
+
     def visit_AssignTarget(self, node):
         node.visit(_Marker(self.target_ids))
 
@@ -655,6 +667,9 @@ Fix safety: safe. The constant is exactly what the read returns today; only the 
             return updated_node
         if id(original_node) in self.guards:
             self.note(original_node, "`x.volatile` is always False since torch 0.4 (the branch it guards is dead today; in 0.3 it ran): review by hand")
+            return updated_node
+        if self.ctx.analysis(TensorInference).kind(original_node.value, self.scope_key) not in TENSOR_KINDS:
+            self.note(original_node, "`.volatile` left unchanged: the object is not known to be a tensor (on a tensor it is always False since torch 0.4)")
             return updated_node
         self.edit(original_node, "`x.volatile` -> False (always False since torch 0.4)")
         return cst.Name("False", lpar=original_node.lpar, rpar=original_node.rpar)
