@@ -206,3 +206,54 @@ class RenamingRule(Rule):
 
     def rewrite_call(self, original_node, updated_node, qualified):
         return updated_node
+
+
+class _CommentFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Comment(self, node: cst.Comment) -> bool:
+        self.found = True
+        return False
+
+
+def _has_comment(node: cst.CSTNode) -> bool:
+    finder = _CommentFinder()
+    node.visit(finder)
+    return finder.found
+
+
+def separators_have_comments(args: Sequence[cst.Arg]) -> bool:
+    """A comment between the arguments (in a comma or after an argument), i.e. one that belongs
+    to an argument's position rather than to its value."""
+    for a in args:
+        if _has_comment(a.whitespace_after_arg) or (isinstance(a.comma, cst.Comma) and _has_comment(a.comma)):
+            return True
+    return False
+
+
+def reorder_args(new_args: Sequence[cst.Arg], original: Sequence[cst.Arg]) -> Optional[List[cst.Arg]]:
+    """``new_args`` (as many as ``original``) laid out in the original's slots: argument ``i``
+    gets the comma and the whitespace after argument ``i`` of the original call, so line breaks
+    and indentation are kept exactly. None when a comment sits between the arguments (it would
+    end up next to another argument): leave such a call alone."""
+    if len(new_args) != len(original) or separators_have_comments(original):
+        return None
+    return [
+        a.with_changes(comma=o.comma, whitespace_after_arg=o.whitespace_after_arg)
+        for a, o in zip(new_args, original)
+    ]
+
+
+def insert_arg(args: Sequence[cst.Arg], index: int, new: cst.Arg) -> List[cst.Arg]:
+    """``args`` with ``new`` inserted at ``index`` (>= 1), right after ``args[index - 1]`` on
+    the same line: the new argument takes over the previous one's comma and trailing whitespace
+    (with any comment and line break), the previous one gets a plain ``, ``."""
+    prev = args[index - 1]
+    out = list(args)
+    out[index - 1] = prev.with_changes(
+        comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+        whitespace_after_arg=cst.SimpleWhitespace(""),
+    )
+    out.insert(index, new.with_changes(comma=prev.comma, whitespace_after_arg=prev.whitespace_after_arg))
+    return out

@@ -10,17 +10,21 @@ from ..model import Edit, Example, Failure
 from ..textrule import TextRule, line_offsets
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
+# Callees whose keyword arguments become dictionary keys, attribute names or format fields: an
+# ``async=`` there is data (``dict(async=True)`` has the key "async"), not torch's argument.
+_KEY_CALLEES = {"dict", "OrderedDict", "defaultdict", "update", "format", "Namespace", "SimpleNamespace", "set_defaults", "_replace", "namedtuple"}
 _CLOSE = {")", "]", "}"}
 
 
 class _Group:
     """One open bracket: what it belongs to, and lambdas whose ``:`` has not been seen yet."""
 
-    __slots__ = ("kind", "lambdas")
+    __slots__ = ("kind", "lambdas", "callee")
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, callee: str = ""):
         self.kind = kind  # "call", "def", "class", "other"
         self.lambdas = 0
+        self.callee = callee  # the called name for ``name(`` / ``.name(``, else ""
 
 
 class AsyncNonBlocking(TextRule):
@@ -43,6 +47,10 @@ change; the rest of the file is byte-identical (comments, line endings).
 Any other use of `async` as a name (`self.async = async`, a parameter `def f(async=False)`, an
 attribute `opts.async`, `lambda async=1: ...`) cannot be renamed mechanically, because the name
 is also used by callers elsewhere: the file is reported with the line and left untouched.
+The same holds for `async=` in a call that turns keywords into data: `dict(async=True)`
+(the key "async"), `OrderedDict(...)`, `d.update(...)`, `"{async}".format(...)`,
+`Namespace(...)`, `parser.set_defaults(...)`: renaming would change the key, so the file is
+reported.
 `async def`, `async for` and `async with` are the keyword and are left alone.
 
 Fix safety: safe. The original file does not parse on Python >= 3.7, so nothing can depend on
@@ -109,7 +117,9 @@ parameter literally named `async`, that file does not parse either and must be r
             prev = significant[i - 1] if i else None
             nxt = significant[i + 1] if i + 1 < len(significant) else None
             if tok.type == tokenize.OP and tok.string in _OPEN:
-                stack.append(_Group(self._bracket_kind(tok, significant, i)))
+                kind = self._bracket_kind(tok, significant, i)
+                callee = significant[i - 1].string if kind == "call" and significant[i - 1].type == tokenize.NAME else ""
+                stack.append(_Group(kind, callee))
                 continue
             if tok.type == tokenize.OP and tok.string in _CLOSE:
                 if len(stack) > 1:
@@ -132,6 +142,15 @@ parameter literally named `async`, that file does not parse either and must be r
                 and prev is not None and prev.type == tokenize.OP and prev.string in ("(", ",")
                 and group.kind == "call" and not group.lambdas
             ):
+                if group.callee in _KEY_CALLEES:
+                    self.edits.clear()
+                    self.failure = Failure(
+                        "syntax", row,
+                        f"`async=` in a call to `{group.callee}(...)` on line {row}: there it names a key or field "
+                        "(\"async\"), and renaming it to `non_blocking=` would change that key; rename it by hand "
+                        "(`async` is a keyword since Python 3.7)",
+                    )
+                    return []
                 hits.append(tok.start)
                 self.edits.append(Edit(self.code, row, "async= -> non_blocking= (async is a keyword since Python 3.7)"))
                 continue

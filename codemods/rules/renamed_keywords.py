@@ -1,6 +1,9 @@
 """TU037 renamed-keywords: ``retain_variables=``, ``device_id=``, ``grad_variables=`` -> current names."""
 from __future__ import annotations
 
+import ast
+from typing import Optional, Set
+
 import libcst as cst
 
 from ..imports import dotted_name
@@ -28,7 +31,10 @@ Keyword arguments renamed in PyTorch 0.2-0.4 that torch 2.13 rejects or warns ab
 
 `.backward(...)` and `.cuda(...)` are methods, so the receiver is not checked; the rule skips
 `.cuda(device_id=...)` in a file that defines its own `cuda` method (whose parameter may really be
-called `device_id`), with a note.
+called `device_id`), and `.backward(retain_variables=...)` in a file that defines a function
+with a `retain_variables` parameter (a user class's own `backward(self, loss,
+retain_variables=False)`), with a note. `torch.autograd.backward` is matched through the
+file's imports, so a local function called `backward` is never touched.
 
 Fix safety: safe. The legacy keywords raise today (or, for `grad_variables`, are forwarded to
 the new name), so the rename restores what the code did under 0.3 and cannot change a working
@@ -61,7 +67,34 @@ program.
             loss.backward(retain_graph=True)
             """,
         ),
+        Example(
+            title="a file with its own backward(retain_variables) method",
+            before="""
+            class Scaler:
+                def backward(self, loss, retain_variables=False):
+                    loss.backward(retain_graph=retain_variables)
+
+            scaler.backward(loss, retain_variables=True)
+            """,
+        ),
     )
+
+    _params: Optional[Set[str]] = None
+
+    def _parameter_names(self) -> Set[str]:
+        """Names of all parameters of functions and lambdas defined in this file (computed once)."""
+        if self._params is None:
+            names: Set[str] = set()
+            tree = self.ctx.tree
+            if tree is not None:
+                for node in ast.walk(tree):
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                        a = node.args
+                        for p in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
+                            if p is not None:
+                                names.add(p.arg)
+            self._params = names
+        return self._params
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func = original_node.func
@@ -69,6 +102,11 @@ program.
         if q in _AUTOGRAD_BACKWARD:
             renames = _BACKWARD_KW
         elif isinstance(func, cst.Attribute) and q is None and func.attr.value == "backward":
+            if not any(a.keyword and a.keyword.value == "retain_variables" for a in updated_node.args):
+                return updated_node
+            if "retain_variables" in self._parameter_names():
+                self.note(original_node, "backward(retain_variables=...) left unchanged: this file defines a function with a `retain_variables` parameter, so this may be its own backward method")
+                return updated_node
             renames = {"retain_variables": "retain_graph"}
         elif isinstance(func, cst.Attribute) and q is None and func.attr.value == "cuda":
             if not any(a.keyword and a.keyword.value == "device_id" for a in updated_node.args):

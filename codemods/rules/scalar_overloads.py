@@ -9,7 +9,7 @@ from ..imports import dotted_name
 from ..model import Example
 from ..rule import Rule
 from ..torchapi import AMBIGUOUS_OVERLOAD_METHODS, OVERLOAD_FUNCTIONS, OVERLOAD_METHODS
-from ._legacy_util import is_number, kwarg, rebuild_args
+from ._legacy_util import is_number, kwarg, reorder_args, separators_have_comments
 
 _TORCH_TENSOR_SOURCES = ("torch.",)
 
@@ -134,18 +134,22 @@ bitwise equal under torch 2.13, including a 0-dim tensor passed as the scalar.
             short = f".{method}"
         detail = ", ".join(f"{k.keyword.value}=" for k in new_kw)
         message = f"{short}(<scalar>, ...) -> {short}(..., {detail}) (deprecated overload)"
-        if method in AMBIGUOUS_OVERLOAD_METHODS and q not in OVERLOAD_FUNCTIONS:
-            if not self._is_tensor(func.value):
-                if not is_number(pos[0].value):
-                    return updated_node
-                if not self.fix(original_node, message + "; the receiver is not known to be a tensor", unsafe=True):
-                    return updated_node
-            else:
-                self.edit(original_node, message)
+        ambiguous = method in AMBIGUOUS_OVERLOAD_METHODS and q not in OVERLOAD_FUNCTIONS
+        known_tensor = not ambiguous or self._is_tensor(func.value)
+        if not known_tensor and not is_number(pos[0].value):
+            return updated_node
+        if separators_have_comments(args):
+            self.note(original_node, f"{short}(<scalar>, ...) looks like the deprecated overload, but comments sit between its arguments and would end up next to other arguments: rewrite it by hand ({short}(..., {detail}))")
+            return updated_node
+        if not known_tensor:
+            if not self.fix(original_node, message + "; the receiver is not known to be a tensor", unsafe=True):
+                return updated_node
         else:
             self.edit(original_node, message)
         new_args: List[cst.Arg] = [*new_pos, *new_kw, *kws]
-        return updated_node.with_changes(args=rebuild_args(new_args, updated_node.args))
+        laid_out = reorder_args(new_args, args)
+        assert laid_out is not None  # same count, no comments between arguments (checked above)
+        return updated_node.with_changes(args=laid_out)
 
     def _is_tensor(self, expr: cst.BaseExpression) -> bool:
         """Visibly a tensor: ``x.data``, ``x.grad``, or the result of a ``torch.*`` call."""

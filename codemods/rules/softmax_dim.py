@@ -9,7 +9,7 @@ from ..imports import dotted_name
 from ..model import Example
 from ..rule import Rule
 from ..torchapi import RANKED_FACTORIES, RANKED_VIEWS, SOFTMAX_FUNCTIONS, SOFTMAX_MODULES
-from ._legacy_util import is_number, kwarg, rebuild_args
+from ._legacy_util import insert_arg, is_number, kwarg
 
 
 def _legacy_dim(rank: int) -> int:
@@ -120,10 +120,8 @@ inputs of rank 2 or 4.
             if not self.fix(original_node, f"{short}(...) without dim: torch picks dim 0 for 0-/1-/3-D input, else 1; dim=1 assumes 2-D or 4-D input", unsafe=True):
                 return updated_node
             dim = cst.Integer("1")
-        new = [*args]
         index = [a.keyword is None for a in args].index(True) + 1
-        new.insert(index, kwarg("dim", dim))
-        return updated_node.with_changes(args=rebuild_args(new, updated_node.args))
+        return updated_node.with_changes(args=insert_arg(args, index, kwarg("dim", dim)))
 
     def _rank(self, x: cst.BaseExpression) -> Optional[int]:
         if not isinstance(x, cst.Call) or any(a.star or a.keyword for a in x.args):
