@@ -134,6 +134,12 @@ def _same_target(target: cst.CSTNode, value: cst.CSTNode) -> bool:
     return False
 
 
+def variable_statement_needles(ctx) -> tuple:
+    """Statements that mention neither `Variable` nor a local alias of it hold nothing for the
+    Variable rules (TU001, TU002)."""
+    return ("Variable", *ctx.imports.local_names_for(VARIABLE))
+
+
 class VariableWrapper(Rule):
     code = "TU001"
     name = "variable-wrapper"
@@ -143,8 +149,8 @@ class VariableWrapper(Rule):
 
     @classmethod
     def statement_filter(cls, ctx):
-        # statements that mention neither `Variable` nor a local alias of it hold nothing to do
-        return ("Variable", *ctx.imports.local_names_for(VARIABLE))
+        return variable_statement_needles(ctx)
+
     description = """
 Since PyTorch 0.4 tensors and Variables are one type, and `Variable(t, requires_grad=False)` is
 `t.detach()` with the flag set: a new leaf that shares storage (and the version counter) with

@@ -6,6 +6,7 @@ import libcst as cst
 from ..model import Example
 from ..rule import Rule
 from ..torchapi import VARIABLE
+from .variable import variable_statement_needles
 
 
 class VariableTypeCheck(Rule):
@@ -17,8 +18,7 @@ class VariableTypeCheck(Rule):
 
     @classmethod
     def statement_filter(cls, ctx):
-        # statements that mention neither `Variable` nor a local alias of it hold nothing to do
-        return ("Variable", *ctx.imports.local_names_for(VARIABLE))
+        return variable_statement_needles(ctx)
     description = """
 `isinstance(x, Variable)` is still True for every tensor (through a metaclass hook), so it is
 rewritten to the modern spelling `isinstance(x, torch.Tensor)`, also inside a tuple of classes.
