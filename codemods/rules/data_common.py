@@ -13,13 +13,12 @@ rewrite is exact when the value provably never reaches such a graph:
   values), so nothing requires grad and nothing is saved (``torch.max(out.data, 1)``,
   ``out.data.max(1)[1]``, ``x.data.norm()``, ``x.data * 2``), or through ``+``/``-`` (their
   backward saves no operand), or
-* it is assigned to a local name that this function never modifies in place, from a tensor that
-  is not (possibly) a parameter and is not modified in place in this function either
-  (``h = h.data`` for a hidden state).
-
-Views and conversions that may alias (``[...]``, ``.view()``, ``.cpu()``, ``.cuda()``, ``.float()``,
-``.t()`` ...) are followed. Anything else (arguments of model or user functions, ``return``,
-containers) is "conditional" and only rewritten with ``--unsafe``.
+Views and conversions that may alias (``[...]``, ``.view()``, ``.chunk()``, ``.swapaxes()``,
+``torch.permute()``, ``.cpu()``, ``.float()``, ``.T`` ...) are followed. Anything else is
+"conditional" and only rewritten with ``--unsafe``: arguments of model or user functions,
+``return``, containers, and values stored in a name (``h = h.data``, ``a, b = x.data.chunk(2)``):
+whether the tensor or the stored alias is modified in place before a later backward cannot be
+decided locally (aliases ``x2 = x; x2.mul_(2)``, callees ``bump(x)``, ``torch.nn.init.*_(x)``).
 """
 from __future__ import annotations
 
@@ -27,20 +26,28 @@ from typing import List, Optional, Tuple
 
 import libcst as cst
 
-from ..imports import dotted_name
 from ..rule import Rule
-from ..tensors import PARAM, ScopeTracking, TensorInference, TENSOR_KINDS, function_scope
+from ..tensors import ScopeTracking, TensorInference, TENSOR_KINDS
 
 SAFE, COND, MUTATE, WRITE = "safe", "cond", "mutate", "write"
 
-# Methods whose result may alias the receiver's storage: follow the value further.
+# Methods whose result may alias the receiver's storage (views, tuples of views, conversions that
+# may return self): follow the value further. Keep this list complete: a method missing here whose
+# arguments are grad-free is taken as SAFE (its result is assumed to be a fresh tensor).
 ALIAS_METHODS = frozenset(
     (
-        "view view_as reshape squeeze unsqueeze t transpose permute expand expand_as narrow select "
-        "contiguous cpu cuda to type float double half long int short byte char bool type_as "
-        "flatten unflatten as_strided diagonal unfold movedim requires_grad_ detach"
+        "view view_as reshape reshape_as squeeze unsqueeze t transpose swapaxes swapdims moveaxis "
+        "movedim permute expand expand_as broadcast_to narrow select flatten unflatten ravel "
+        "as_strided diagonal unfold chunk split split_with_sizes unsafe_chunk unsafe_split "
+        "tensor_split hsplit vsplit dsplit unbind adjoint conj resolve_conj resolve_neg "
+        "indices values crow_indices col_indices ccol_indices row_indices align_as align_to "
+        "rename refine_names as_subclass __getitem__ contiguous cpu cuda to type float double half "
+        "bfloat16 long int short byte char bool cfloat cdouble type_as pin_memory requires_grad_ "
+        "detach view_as_real view_as_complex"
     ).split()
 )
+# Attributes whose value aliases the tensor.
+ALIAS_ATTRS = frozenset("T mT H mH real imag data".split())
 # Methods with non-differentiable results, or whose backward saves no tensor argument.
 NONDIFF_METHODS = frozenset(
     (
@@ -52,7 +59,13 @@ _SAFE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim l
 _SAFE_BUILTINS = frozenset("float int bool len str repr print format round abs".split())
 _ALIAS_TORCH = frozenset(
     "torch." + n
-    for n in "squeeze unsqueeze t transpose narrow select reshape flatten chunk split unbind view_as_real movedim".split()
+    for n in (
+        "squeeze unsqueeze t transpose swapaxes swapdims moveaxis movedim permute narrow select "
+        "reshape flatten unflatten ravel chunk split split_with_sizes unsafe_chunk unsafe_split "
+        "tensor_split hsplit vsplit dsplit unbind diagonal as_strided view_as_real view_as_complex "
+        "real imag conj resolve_conj resolve_neg adjoint broadcast_to broadcast_tensors atleast_1d "
+        "atleast_2d atleast_3d meshgrid detach"
+    ).split()
 )
 _NONDIFF_TORCH = frozenset(
     "torch." + n for n in "eq ne lt le gt ge equal argmax argmin isnan isinf numel is_tensor sign nonzero".split()
@@ -159,7 +172,7 @@ class DataRule(ScopeTracking, Rule):
                     return COND, f"passed with possibly grad-requiring operands to .{m}()"
                 if m in _SAFE_ATTRS:
                     return SAFE, ""
-                if m == "T":
+                if m in ALIAS_ATTRS:
                     cur, i = p, i - 1
                     continue
                 if _is_target(p, gp):
@@ -212,6 +225,11 @@ class DataRule(ScopeTracking, Rule):
             if q.startswith("numpy.") or q in _NONDIFF_TORCH:
                 return SAFE, ""
             if q.startswith("torch."):
+                last = q.rsplit(".", 1)[-1]
+                if (last.endswith("_") and not last.endswith("__")) or any(
+                    a.keyword is not None and a.keyword.value in ("out", "inplace") for a in call.args
+                ):
+                    return MUTATE, f"possibly modified in place by {q}"
                 if not all(grad_free(a.value) for a in others):
                     return COND, f"passed to {q} with operands that may require grad"
                 return "alias" if q in _ALIAS_TORCH else (SAFE, "")
@@ -225,16 +243,11 @@ class DataRule(ScopeTracking, Rule):
         return COND, "passed to a function"
 
     def _assigned(self, assign: cst.Assign, receiver: cst.CSTNode):
-        scope = function_scope(self.inf, self.scope_key)
-        mutated = scope.inplace if scope is not None else set()
+        # A stored value can reach a graph later, and whether the tensor (or the stored alias) is
+        # modified in place before that backward cannot be decided by a local scan: mutations go
+        # through other names (`x2 = x; x2.mul_(2)`), called functions (`bump(x)`) and module
+        # functions (`torch.nn.init.constant_(x, 2.)`, `torch.exp_(x)`). So storing is an unsafe fix.
         for t in assign.targets:
             if not isinstance(t.target, cst.Name):
                 return COND, "assigned to an attribute or item"
-            if t.target.value in mutated:
-                return COND, f"`{t.target.value}` is modified in place in this function"
-        if self.kind(receiver) == PARAM:
-            return COND, "the tensor may be a parameter (optimizer steps modify it in place)"
-        root = dotted_name(receiver)
-        if root is not None and root in mutated:
-            return COND, f"`{root}` is modified in place in this function"
-        return SAFE, ""
+        return COND, "the value is stored in a name (a graph may save it and an in-place change may follow)"
