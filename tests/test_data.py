@@ -550,3 +550,20 @@ def test_packed_sequence_methods_are_no_tensor_evidence():
     r = _same_behaviour(src)
     assert "detach" not in r.new_source
     r = _same_behaviour(src, unsafe=True)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["x.data.requires_grad_().pow(2).sum()", "torch.nn.Parameter(x.data).pow(2).sum()"],
+)
+def test_data_read_made_to_require_grad_is_not_safe(expr):
+    src = f"""
+    import torch
+    x = torch.ones(3)
+    y = {expr}
+    x.mul_(2)
+    y.backward()
+    print(y.item())
+    """
+    r = _same_behaviour(src)
+    assert "x.data" in r.new_source

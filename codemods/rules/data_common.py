@@ -67,6 +67,8 @@ _ALIAS_TORCH = frozenset(
         "atleast_2d atleast_3d meshgrid detach"
     ).split()
 )
+# wrappers whose result shares the storage and may require grad
+_GRAD_WRAPPERS = frozenset(("torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.autograd.Variable", "torch.autograd.variable.Variable"))
 _NONDIFF_TORCH = frozenset(
     "torch." + n for n in "eq ne lt le gt ge equal argmax argmin isnan isinf numel is_tensor sign nonzero".split()
 )
@@ -162,6 +164,9 @@ class DataRule(ScopeTracking, Rule):
             if isinstance(p, cst.Attribute) and p.value is cur:
                 m = p.attr.value
                 if isinstance(gp, cst.Call) and gp.func is p:
+                    if m == "requires_grad_":
+                        # the value then requires grad: any op on it may save it
+                        return COND, "made to require grad"
                     if m in ALIAS_METHODS:
                         cur, i = gp, i - 2
                         continue
@@ -230,6 +235,8 @@ class DataRule(ScopeTracking, Rule):
                     a.keyword is not None and a.keyword.value in ("out", "inplace") for a in call.args
                 ):
                     return MUTATE, f"possibly modified in place by {q}"
+                if q in _GRAD_WRAPPERS or any(a.keyword is not None and a.keyword.value == "requires_grad" for a in call.args):
+                    return COND, f"passed to {q}, which may make it require grad"
                 if not all(grad_free(a.value) for a in others):
                     return COND, f"passed to {q} with operands that may require grad"
                 return "alias" if q in _ALIAS_TORCH else (SAFE, "")
