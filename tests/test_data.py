@@ -567,3 +567,49 @@ def test_data_read_made_to_require_grad_is_not_safe(expr):
     """
     r = _same_behaviour(src)
     assert "x.data" in r.new_source
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "F.dropout(x.data, 0.5, training=False)",
+        "torch.as_tensor(x.data)",
+        "torch.Tensor.view(x.data, 3)",
+        "torch.swapaxes(x.data.view(3, 1), 0, 1)",
+    ],
+)
+def test_data_read_through_aliasing_torch_functions_is_followed(expr):
+    src = f"""
+    import torch
+    import torch.nn.functional as F
+    x = torch.ones(3)
+    w = torch.ones(3, requires_grad=True)
+    y = (w * {expr}).sum()
+    x.mul_(2)
+    y.backward()
+    print(w.grad)
+    """
+    r = _same_behaviour(src)
+    assert "x.data" in r.new_source
+
+
+def test_packed_sequence_data_is_not_grad_free():
+    # `packed.data` of an RNN output requires grad: `x.data * packed.data` is saved by the graph
+    src = """
+    import torch
+    import torch.nn as nn
+    from torch.nn.utils.rnn import pack_padded_sequence
+    torch.manual_seed(0)
+    rnn = nn.RNN(1, 1)
+    def run(packed):
+        out, _ = rnn(packed)
+        return out
+    out = run(pack_padded_sequence(torch.ones(2, 1, 1), [2]))
+    x = torch.ones(2, 1)
+    y = (x.data * out.data).sum()
+    x.mul_(2)
+    y.backward()
+    print(rnn.weight_hh_l0.grad is not None)
+    """
+    r = _same_behaviour(src)
+    assert "x.data" in r.new_source

@@ -64,9 +64,18 @@ _ALIAS_TORCH = frozenset(
         "reshape flatten unflatten ravel chunk split split_with_sizes unsafe_chunk unsafe_split "
         "tensor_split hsplit vsplit dsplit unbind diagonal as_strided view_as_real view_as_complex "
         "real imag conj resolve_conj resolve_neg adjoint broadcast_to broadcast_tensors atleast_1d "
-        "atleast_2d atleast_3d meshgrid detach"
+        "atleast_2d atleast_3d meshgrid detach as_tensor asarray"
     ).split()
 )
+
+
+def _aliasing_torch_function(q: str) -> bool:
+    """A torch function whose result may be (a view of) its tensor argument: views, `as_tensor`,
+    `torch.Tensor.<view method>`, and every dropout (returns its input itself when not training)."""
+    last = q.rsplit(".", 1)[-1]
+    if q.startswith("torch.Tensor."):
+        return last in ALIAS_METHODS
+    return q in _ALIAS_TORCH or "dropout" in last
 # wrappers whose result shares the storage and may require grad
 _GRAD_WRAPPERS = frozenset(("torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.autograd.Variable", "torch.autograd.variable.Variable"))
 _NONDIFF_TORCH = frozenset(
@@ -74,27 +83,31 @@ _NONDIFF_TORCH = frozenset(
 )
 
 
-def grad_free(expr: cst.CSTNode) -> bool:
-    """An expression that certainly does not require grad (so it makes no graph save anything)."""
+def grad_free(expr: cst.CSTNode, is_tensor=None) -> bool:
+    """An expression that certainly does not require grad (so it makes no graph save anything).
+    ``is_tensor`` (when given) must accept the receiver of a ``.data``: a PackedSequence's ``.data``
+    may require grad."""
     if isinstance(expr, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
         return True
     if isinstance(expr, cst.Name):
         return expr.value in ("None", "True", "False")
     if isinstance(expr, cst.UnaryOperation):
-        return grad_free(expr.expression)
+        return grad_free(expr.expression, is_tensor)
     if isinstance(expr, cst.BinaryOperation):
-        return grad_free(expr.left) and grad_free(expr.right)
+        return grad_free(expr.left, is_tensor) and grad_free(expr.right, is_tensor)
     if isinstance(expr, cst.Attribute):
-        return expr.attr.value == "data" or (expr.attr.value in _SAFE_ATTRS)
+        if expr.attr.value == "data":
+            return is_tensor is None or is_tensor(expr.value)
+        return expr.attr.value in _SAFE_ATTRS
     if isinstance(expr, cst.Subscript):
-        return grad_free(expr.value)
+        return grad_free(expr.value, is_tensor)
     if isinstance(expr, (cst.Tuple, cst.List)):
-        return all(grad_free(e.value) for e in expr.elements if not isinstance(e, cst.StarredElement))
+        return all(grad_free(e.value, is_tensor) for e in expr.elements if not isinstance(e, cst.StarredElement))
     if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
         m = expr.func.attr.value
         if m in ("detach", "item", "size", "dim", "numel", "tolist"):
             return True
-        return grad_free(expr.func.value) and all(grad_free(a.value) for a in expr.args)
+        return grad_free(expr.func.value, is_tensor) and all(grad_free(a.value, is_tensor) for a in expr.args)
     if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ("float", "int", "len"):
         return True
     return False
@@ -144,6 +157,9 @@ class DataRule(ScopeTracking, Rule):
             ) or any(m.startswith("torch") for m in self.imports.star_modules)
         return self._uses_torch
 
+    def gfree(self, expr: cst.CSTNode) -> bool:
+        return grad_free(expr, self.is_tensor)
+
     def kind(self, expr: cst.CSTNode):
         return self.inf.kind(expr, self.scope_key)
 
@@ -172,7 +188,7 @@ class DataRule(ScopeTracking, Rule):
                         continue
                     if m.endswith("_") and not m.endswith("__"):
                         return MUTATE, f"modified in place by .{m}()"
-                    if m in NONDIFF_METHODS or all(grad_free(a.value) for a in gp.args):
+                    if m in NONDIFF_METHODS or all(self.gfree(a.value) for a in gp.args):
                         return SAFE, ""
                     return COND, f"passed with possibly grad-requiring operands to .{m}()"
                 if m in _SAFE_ATTRS:
@@ -200,7 +216,7 @@ class DataRule(ScopeTracking, Rule):
                     return SAFE, ""
                 if isinstance(p.operator, cst.Modulo) and isinstance(p.left, (cst.SimpleString, cst.ConcatenatedString)):
                     return SAFE, ""
-                if grad_free(other):
+                if self.gfree(other):
                     return SAFE, ""
                 return COND, "combined with a tensor that may require grad"
             if isinstance(p, (cst.UnaryOperation, cst.Comparison, cst.ComparisonTarget, cst.FormattedStringExpression)):
@@ -237,15 +253,15 @@ class DataRule(ScopeTracking, Rule):
                     return MUTATE, f"possibly modified in place by {q}"
                 if q in _GRAD_WRAPPERS or any(a.keyword is not None and a.keyword.value == "requires_grad" for a in call.args):
                     return COND, f"passed to {q}, which may make it require grad"
-                if not all(grad_free(a.value) for a in others):
+                if not all(self.gfree(a.value) for a in others):
                     return COND, f"passed to {q} with operands that may require grad"
-                return "alias" if q in _ALIAS_TORCH else (SAFE, "")
+                return "alias" if _aliasing_torch_function(q) else (SAFE, "")
             return COND, "passed to a function"
         if isinstance(func, cst.Attribute):
             m = func.attr.value
             if m in NONDIFF_METHODS or m in ("expand_as", "view_as", "type_as", "masked_fill", "masked_fill_"):
                 return SAFE, ""
-            if grad_free(func.value) and all(grad_free(a.value) for a in others):
+            if self.gfree(func.value) and all(self.gfree(a.value) for a in others):
                 return SAFE, ""
         return COND, "passed to a function"
 

@@ -6,7 +6,7 @@ import re
 import libcst as cst
 
 from ..model import Example
-from .data_common import COND, MUTATE, WRITE, DataRule, grad_free
+from .data_common import COND, MUTATE, WRITE, DataRule
 
 # `E.grad = value` (not `==`): the gradient may then carry a graph of its own
 _GRAD_ASSIGN = re.compile(r"\.grad\s*=(?!=)")
@@ -122,7 +122,7 @@ accumulation or `.zero_()` would make its `backward()` raise, and if the file me
                 and method.value is original_node
                 and isinstance(call, cst.Call)
                 and call.func is method
-                and all(grad_free(a.value) or not self.is_tensor(a.value) for a in call.args)
+                and all(self.gfree(a.value) or not self.is_tensor(a.value) for a in call.args)
             ):
                 cond, why = True, "in-place update with operands that may require grad"
         risky = "create_graph" in self.ctx.text or _GRAD_ASSIGN.search(self.ctx.text) is not None
