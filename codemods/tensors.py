@@ -174,13 +174,15 @@ _RANK_KEEPING = frozenset(
     ).split()
 )
 _ATTR_TENSOR = frozenset({"data", "grad", "T", "mT", "H", "real", "imag"})
-# Methods only tensors have (evidence that a parameter / loop variable holds a tensor).
+# Methods only tensors have (evidence that a parameter / loop variable holds a tensor). Never list
+# a method that a PackedSequence also has (to cpu cuda float double half long int short char byte
+# pin_memory is_cuda is_pinned): `seq.float()` is no evidence that `seq.data` is a tensor's.
 TENSOR_ONLY_METHODS = frozenset(
     (
-        "size cuda contiguous unsqueeze masked_fill masked_fill_ type_as expand_as view_as "
-        "index_select detach backward new dim numel permute bmm mm float long double byte "
+        "size contiguous unsqueeze masked_fill masked_fill_ type_as expand_as view_as "
+        "index_select detach backward new dim numel permute bmm mm "
         "narrow expand unbind requires_grad_ zero_ normal_ uniform_ fill_ index_fill_ masked_scatter_ "
-        "is_cuda nelement"
+        "nelement"
     ).split()
 )
 _MODULE_SELF_METHODS = frozenset("cuda cpu to train eval double float half type share_memory".split())

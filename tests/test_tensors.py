@@ -141,3 +141,17 @@ def test_flow_insensitive_join_is_conservative():
 def test_no_torch_import():
     ctx = _Ctx("x = foo()\n")
     assert not TensorInference(ctx).uses_torch
+
+
+def test_methods_shared_with_packed_sequence_are_no_tensor_evidence():
+    src = """
+    import torch
+    def summarize(seq):
+        a = seq.float()
+        b = seq.cuda() if seq.is_cuda else seq.to("cpu")
+        return seq.long(), seq.double(), seq.byte(), seq.half(), seq.pin_memory()
+    def shaped(t):
+        return t.size(0)
+    """
+    assert not is_tensor(kinds(src, key=("summarize",))("seq"))
+    assert is_tensor(kinds(src, key=("shaped",))("t"))

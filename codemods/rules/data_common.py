@@ -13,13 +13,12 @@ rewrite is exact when the value provably never reaches such a graph:
   values), so nothing requires grad and nothing is saved (``torch.max(out.data, 1)``,
   ``out.data.max(1)[1]``, ``x.data.norm()``, ``x.data * 2``), or through ``+``/``-`` (their
   backward saves no operand), or
-* it is assigned to a local name that this function never modifies in place, from a tensor that
-  is not (possibly) a parameter and is not modified in place in this function either
-  (``h = h.data`` for a hidden state).
-
-Views and conversions that may alias (``[...]``, ``.view()``, ``.cpu()``, ``.cuda()``, ``.float()``,
-``.t()`` ...) are followed. Anything else (arguments of model or user functions, ``return``,
-containers) is "conditional" and only rewritten with ``--unsafe``.
+Views and conversions that may alias (``[...]``, ``.view()``, ``.chunk()``, ``.swapaxes()``,
+``torch.permute()``, ``.cpu()``, ``.float()``, ``.T`` ...) are followed. Anything else is
+"conditional" and only rewritten with ``--unsafe``: arguments of model or user functions,
+``return``, containers, and values stored in a name (``h = h.data``, ``a, b = x.data.chunk(2)``):
+whether the tensor or the stored alias is modified in place before a later backward cannot be
+decided locally (aliases ``x2 = x; x2.mul_(2)``, callees ``bump(x)``, ``torch.nn.init.*_(x)``).
 """
 from __future__ import annotations
 
@@ -27,20 +26,28 @@ from typing import List, Optional, Tuple
 
 import libcst as cst
 
-from ..imports import dotted_name
 from ..rule import Rule
-from ..tensors import PARAM, ScopeTracking, TensorInference, TENSOR_KINDS, function_scope
+from ..tensors import ScopeTracking, TensorInference, TENSOR_KINDS
 
 SAFE, COND, MUTATE, WRITE = "safe", "cond", "mutate", "write"
 
-# Methods whose result may alias the receiver's storage: follow the value further.
+# Methods whose result may alias the receiver's storage (views, tuples of views, conversions that
+# may return self): follow the value further. Keep this list complete: a method missing here whose
+# arguments are grad-free is taken as SAFE (its result is assumed to be a fresh tensor).
 ALIAS_METHODS = frozenset(
     (
-        "view view_as reshape squeeze unsqueeze t transpose permute expand expand_as narrow select "
-        "contiguous cpu cuda to type float double half long int short byte char bool type_as "
-        "flatten unflatten as_strided diagonal unfold movedim requires_grad_ detach"
+        "view view_as reshape reshape_as squeeze unsqueeze t transpose swapaxes swapdims moveaxis "
+        "movedim permute expand expand_as broadcast_to narrow select flatten unflatten ravel "
+        "as_strided diagonal unfold chunk split split_with_sizes unsafe_chunk unsafe_split "
+        "tensor_split hsplit vsplit dsplit unbind adjoint conj resolve_conj resolve_neg "
+        "indices values crow_indices col_indices ccol_indices row_indices align_as align_to "
+        "rename refine_names as_subclass __getitem__ contiguous cpu cuda to type float double half "
+        "bfloat16 long int short byte char bool cfloat cdouble type_as pin_memory requires_grad_ "
+        "detach view_as_real view_as_complex"
     ).split()
 )
+# Attributes whose value aliases the tensor.
+ALIAS_ATTRS = frozenset("T mT H mH real imag data".split())
 # Methods with non-differentiable results, or whose backward saves no tensor argument.
 NONDIFF_METHODS = frozenset(
     (
@@ -52,34 +59,55 @@ _SAFE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim l
 _SAFE_BUILTINS = frozenset("float int bool len str repr print format round abs".split())
 _ALIAS_TORCH = frozenset(
     "torch." + n
-    for n in "squeeze unsqueeze t transpose narrow select reshape flatten chunk split unbind view_as_real movedim".split()
+    for n in (
+        "squeeze unsqueeze t transpose swapaxes swapdims moveaxis movedim permute narrow select "
+        "reshape flatten unflatten ravel chunk split split_with_sizes unsafe_chunk unsafe_split "
+        "tensor_split hsplit vsplit dsplit unbind diagonal as_strided view_as_real view_as_complex "
+        "real imag conj resolve_conj resolve_neg adjoint broadcast_to broadcast_tensors atleast_1d "
+        "atleast_2d atleast_3d meshgrid detach as_tensor asarray"
+    ).split()
 )
+
+
+def _aliasing_torch_function(q: str) -> bool:
+    """A torch function whose result may be (a view of) its tensor argument: views, `as_tensor`,
+    `torch.Tensor.<view method>`, and every dropout (returns its input itself when not training)."""
+    last = q.rsplit(".", 1)[-1]
+    if q.startswith("torch.Tensor."):
+        return last in ALIAS_METHODS
+    return q in _ALIAS_TORCH or "dropout" in last
+# wrappers whose result shares the storage and may require grad
+_GRAD_WRAPPERS = frozenset(("torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.autograd.Variable", "torch.autograd.variable.Variable"))
 _NONDIFF_TORCH = frozenset(
     "torch." + n for n in "eq ne lt le gt ge equal argmax argmin isnan isinf numel is_tensor sign nonzero".split()
 )
 
 
-def grad_free(expr: cst.CSTNode) -> bool:
-    """An expression that certainly does not require grad (so it makes no graph save anything)."""
+def grad_free(expr: cst.CSTNode, is_tensor=None) -> bool:
+    """An expression that certainly does not require grad (so it makes no graph save anything).
+    ``is_tensor`` (when given) must accept the receiver of a ``.data``: a PackedSequence's ``.data``
+    may require grad."""
     if isinstance(expr, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
         return True
     if isinstance(expr, cst.Name):
         return expr.value in ("None", "True", "False")
     if isinstance(expr, cst.UnaryOperation):
-        return grad_free(expr.expression)
+        return grad_free(expr.expression, is_tensor)
     if isinstance(expr, cst.BinaryOperation):
-        return grad_free(expr.left) and grad_free(expr.right)
+        return grad_free(expr.left, is_tensor) and grad_free(expr.right, is_tensor)
     if isinstance(expr, cst.Attribute):
-        return expr.attr.value == "data" or (expr.attr.value in _SAFE_ATTRS)
+        if expr.attr.value == "data":
+            return is_tensor is None or is_tensor(expr.value)
+        return expr.attr.value in _SAFE_ATTRS
     if isinstance(expr, cst.Subscript):
-        return grad_free(expr.value)
+        return grad_free(expr.value, is_tensor)
     if isinstance(expr, (cst.Tuple, cst.List)):
-        return all(grad_free(e.value) for e in expr.elements if not isinstance(e, cst.StarredElement))
+        return all(grad_free(e.value, is_tensor) for e in expr.elements if not isinstance(e, cst.StarredElement))
     if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
         m = expr.func.attr.value
         if m in ("detach", "item", "size", "dim", "numel", "tolist"):
             return True
-        return grad_free(expr.func.value) and all(grad_free(a.value) for a in expr.args)
+        return grad_free(expr.func.value, is_tensor) and all(grad_free(a.value, is_tensor) for a in expr.args)
     if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ("float", "int", "len"):
         return True
     return False
@@ -129,6 +157,9 @@ class DataRule(ScopeTracking, Rule):
             ) or any(m.startswith("torch") for m in self.imports.star_modules)
         return self._uses_torch
 
+    def gfree(self, expr: cst.CSTNode) -> bool:
+        return grad_free(expr, self.is_tensor)
+
     def kind(self, expr: cst.CSTNode):
         return self.inf.kind(expr, self.scope_key)
 
@@ -149,17 +180,20 @@ class DataRule(ScopeTracking, Rule):
             if isinstance(p, cst.Attribute) and p.value is cur:
                 m = p.attr.value
                 if isinstance(gp, cst.Call) and gp.func is p:
+                    if m == "requires_grad_":
+                        # the value then requires grad: any op on it may save it
+                        return COND, "made to require grad"
                     if m in ALIAS_METHODS:
                         cur, i = gp, i - 2
                         continue
                     if m.endswith("_") and not m.endswith("__"):
                         return MUTATE, f"modified in place by .{m}()"
-                    if m in NONDIFF_METHODS or all(grad_free(a.value) for a in gp.args):
+                    if m in NONDIFF_METHODS or all(self.gfree(a.value) for a in gp.args):
                         return SAFE, ""
                     return COND, f"passed with possibly grad-requiring operands to .{m}()"
                 if m in _SAFE_ATTRS:
                     return SAFE, ""
-                if m == "T":
+                if m in ALIAS_ATTRS:
                     cur, i = p, i - 1
                     continue
                 if _is_target(p, gp):
@@ -182,7 +216,7 @@ class DataRule(ScopeTracking, Rule):
                     return SAFE, ""
                 if isinstance(p.operator, cst.Modulo) and isinstance(p.left, (cst.SimpleString, cst.ConcatenatedString)):
                     return SAFE, ""
-                if grad_free(other):
+                if self.gfree(other):
                     return SAFE, ""
                 return COND, "combined with a tensor that may require grad"
             if isinstance(p, (cst.UnaryOperation, cst.Comparison, cst.ComparisonTarget, cst.FormattedStringExpression)):
@@ -212,29 +246,31 @@ class DataRule(ScopeTracking, Rule):
             if q.startswith("numpy.") or q in _NONDIFF_TORCH:
                 return SAFE, ""
             if q.startswith("torch."):
-                if not all(grad_free(a.value) for a in others):
+                last = q.rsplit(".", 1)[-1]
+                if (last.endswith("_") and not last.endswith("__")) or any(
+                    a.keyword is not None and a.keyword.value in ("out", "inplace") for a in call.args
+                ):
+                    return MUTATE, f"possibly modified in place by {q}"
+                if q in _GRAD_WRAPPERS or any(a.keyword is not None and a.keyword.value == "requires_grad" for a in call.args):
+                    return COND, f"passed to {q}, which may make it require grad"
+                if not all(self.gfree(a.value) for a in others):
                     return COND, f"passed to {q} with operands that may require grad"
-                return "alias" if q in _ALIAS_TORCH else (SAFE, "")
+                return "alias" if _aliasing_torch_function(q) else (SAFE, "")
             return COND, "passed to a function"
         if isinstance(func, cst.Attribute):
             m = func.attr.value
             if m in NONDIFF_METHODS or m in ("expand_as", "view_as", "type_as", "masked_fill", "masked_fill_"):
                 return SAFE, ""
-            if grad_free(func.value) and all(grad_free(a.value) for a in others):
+            if self.gfree(func.value) and all(self.gfree(a.value) for a in others):
                 return SAFE, ""
         return COND, "passed to a function"
 
     def _assigned(self, assign: cst.Assign, receiver: cst.CSTNode):
-        scope = function_scope(self.inf, self.scope_key)
-        mutated = scope.inplace if scope is not None else set()
+        # A stored value can reach a graph later, and whether the tensor (or the stored alias) is
+        # modified in place before that backward cannot be decided by a local scan: mutations go
+        # through other names (`x2 = x; x2.mul_(2)`), called functions (`bump(x)`) and module
+        # functions (`torch.nn.init.constant_(x, 2.)`, `torch.exp_(x)`). So storing is an unsafe fix.
         for t in assign.targets:
             if not isinstance(t.target, cst.Name):
                 return COND, "assigned to an attribute or item"
-            if t.target.value in mutated:
-                return COND, f"`{t.target.value}` is modified in place in this function"
-        if self.kind(receiver) == PARAM:
-            return COND, "the tensor may be a parameter (optimizer steps modify it in place)"
-        root = dotted_name(receiver)
-        if root is not None and root in mutated:
-            return COND, f"`{root}` is modified in place in this function"
-        return SAFE, ""
+        return COND, "the value is stored in a name (a graph may save it and an in-place change may follow)"

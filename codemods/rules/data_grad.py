@@ -1,10 +1,15 @@
 """TU022 grad-data: ``x.grad.data`` -> ``x.grad``."""
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from ..model import Example
-from .data_common import DataRule
+from .data_common import COND, MUTATE, WRITE, DataRule
+
+# `E.grad = value` (not `==`): the gradient may then carry a graph of its own
+_GRAD_ASSIGN = re.compile(r"\.grad\s*=(?!=)")
 
 
 class GradData(DataRule):
@@ -17,16 +22,20 @@ class GradData(DataRule):
 A gradient is an ordinary tensor that does not require grad, so going through `.data` to read or
 update it is unnecessary: `p.grad.data.norm()` -> `p.grad.norm()`,
 `p.grad.data.zero_()` -> `p.grad.zero_()`, `p.data.add_(-lr, p.grad.data)` ->
-`p.data.add_(-lr, p.grad)`. Every `E.grad.data` in a file that imports torch is rewritten
-(`.grad` is a gradient whatever `E` is). Assignments *to* `E.grad.data` (`p.grad.data = t`
-swaps storage) are left with a note.
+`p.data.add_(-lr, p.grad)`. Only receivers that the tensor inference proves to be tensors or
+parameters are touched (an object whose `.grad.data` is a plain attribute keeps it, with a note).
+Assignments *to* `E.grad.data` (`p.grad.data = t` swaps storage) are left with a note.
 
 Fix safety: safe when the gradient has no graph of its own, which is the normal case
-(`backward()` without `create_graph=True`): `p.grad` and `p.grad.data` then have the same
-values, storage, dtype and device, neither requires grad, and no graph saved the gradient, so
-the version-counter difference of `.data` (spec section 3) cannot be observed. If the file
-mentions `create_graph`, the gradient may carry a graph (`.zero_()` would be recorded into
-it, reads would stay attached to it), so the rewrite becomes an unsafe fix there.
+(`backward()` without `create_graph=True`, no `E.grad = <expression>` in the file), and the value
+cannot be saved by a graph: it is reduced or converted (`.norm()`, `.item()`), updated in place
+with grad-free operands (`.zero_()`, `.mul_(c)`, `.clamp_()`), or passed to an optimizer-style
+update (`p.data.add_(-lr, p.grad.data)`). Then `p.grad` and `p.grad.data` have the same values,
+storage, dtype and device, neither requires grad, and the version-counter difference of `.data`
+(spec section 3) cannot be observed. Elsewhere (stored in a name, multiplied with a
+grad-requiring tensor, passed to a function) a graph may save the gradient and a later
+accumulation or `.zero_()` would make its `backward()` raise, and if the file mentions
+`create_graph` or assigns to `.grad` the gradient may carry a graph: unsafe fix there.
 """
     examples = (
         Example(
@@ -37,7 +46,7 @@ it, reads would stay attached to it), so the rewrite becomes an unsafe fix there
             for p in model.parameters():
                 if p.grad is not None:
                     p.grad.data.zero_()
-            total = sum(p.grad.data.norm() ** 2 for p in params)
+            total = sum(p.grad.data.norm() ** 2 for p in model.parameters())
             p.data.add_(-lr, p.grad.data)
             """,
             after="""
@@ -46,7 +55,7 @@ it, reads would stay attached to it), so the rewrite becomes an unsafe fix there
             for p in model.parameters():
                 if p.grad is not None:
                     p.grad.zero_()
-            total = sum(p.grad.norm() ** 2 for p in params)
+            total = sum(p.grad.norm() ** 2 for p in model.parameters())
             p.data.add_(-lr, p.grad)
             """,
         ),
@@ -70,12 +79,14 @@ it, reads would stay attached to it), so the rewrite becomes an unsafe fix there
             before="""
             import torch
 
+            w = torch.zeros(3, requires_grad=True)
             g, = torch.autograd.grad(y, x, create_graph=True)
             w.grad.data.zero_()
             """,
             after="""
             import torch
 
+            w = torch.zeros(3, requires_grad=True)
             g, = torch.autograd.grad(y, x, create_graph=True)
             w.grad.zero_()
             """,
@@ -92,10 +103,34 @@ it, reads would stay attached to it), so the rewrite becomes an unsafe fix there
         if isinstance(parent, cst.AssignTarget) and parent.target is original_node:
             self.note(original_node, "`x.grad.data = t` left unchanged (swaps the gradient's storage; no exact modern spelling)")
             return updated_node
-        risky = "create_graph" in self.ctx.text
+        receiver = grad.value
+        if not self.is_tensor(receiver):
+            self.note(original_node, "`.grad.data` left unchanged: the receiver is not known to be a tensor")
+            return updated_node
+        status, why = self.flow(original_node, grad)
+        if status == WRITE:
+            return updated_node
+        # in-place updates of the gradient (`.zero_()`, `.mul_()`, `.clamp_()`): spec section 3,
+        # exact when the gradient has no graph (the check below)
+        cond = status == COND
+        if status == MUTATE:
+            # `p.grad.data.mul_(w)` with a grad-requiring `w` would give `p.grad` a graph
+            call = self.parents[-2] if len(self.parents) >= 2 else None
+            method = self.parents[-1] if self.parents else None
+            if not (
+                isinstance(method, cst.Attribute)
+                and method.value is original_node
+                and isinstance(call, cst.Call)
+                and call.func is method
+                and all(self.gfree(a.value) or not self.is_tensor(a.value) for a in call.args)
+            ):
+                cond, why = True, "in-place update with operands that may require grad"
+        risky = "create_graph" in self.ctx.text or _GRAD_ASSIGN.search(self.ctx.text) is not None
         msg = "x.grad.data -> x.grad"
+        if cond:
+            msg += f" (exact unless a graph saves the gradient and it changes in place before backward: {why})"
         if risky:
-            msg += " (file uses create_graph: exact only if this gradient has no graph)"
-        if not self.fix(original_node, msg, unsafe=risky):
+            msg += " (file uses create_graph or assigns to .grad: exact only if this gradient has no graph)"
+        if not self.fix(original_node, msg, unsafe=risky or cond):
             return updated_node
         return updated_node.value

@@ -38,9 +38,12 @@ graph saved the result, where `.data` silently computed with the new values. The
 safe fix where the value cannot reach such a graph: it is converted (`.numpy()`, `.tolist()`,
 `float()`, `print`, formatting), compared, reduced or combined only with grad-free operands
 (numbers, other `.data`/`.detach()` values), added or subtracted (their backward saves no
-operand), or assigned to a local name that the function never modifies in place from a tensor
-that is not a parameter and is not modified in place there. Everywhere else (arguments of model
-or user functions, `return`, containers) it is an unsafe fix, applied with `--unsafe`.
+operand), Views of it (`.view()`, `.chunk()`, `.swapaxes()`, `torch.permute()`, indexing ...)
+are followed. Everywhere else (arguments of model or user functions, `return`, containers, and
+values stored in a name such as `h = h.data`: an in-place change may reach the tensor through an
+alias, a called function or `torch.nn.init`, which no local scan can rule out) it is an unsafe
+fix, applied with `--unsafe`. Methods that PackedSequence shares with tensors (`.float()`,
+`.cuda()`, `.to()` ...) are no evidence that a parameter is a tensor.
 """
     examples = (
         Example(
@@ -56,6 +59,7 @@ or user functions, `return`, containers) it is an unsafe fix, applied with `--un
                 for data, target in loader:
                     output = model(data.cuda())
                     target = target.cuda()
+                    seen = target.size(0)
                     _, pred = torch.max(output.data, 1)
                     correct += pred.eq(target.data).cpu().sum()
                     scores = output.data.cpu().numpy()
@@ -72,6 +76,7 @@ or user functions, `return`, containers) it is an unsafe fix, applied with `--un
                 for data, target in loader:
                     output = model(data.cuda())
                     target = target.cuda()
+                    seen = target.size(0)
                     _, pred = torch.max(output.detach(), 1)
                     correct += pred.eq(target.detach()).cpu().sum()
                     scores = output.detach().cpu().numpy()
@@ -79,8 +84,9 @@ or user functions, `return`, containers) it is an unsafe fix, applied with `--un
             """,
         ),
         Example(
-            title="Variable(h.data) end to end with TU001 (hidden-state repackaging)",
+            title="--unsafe: Variable(h.data) end to end with TU001 (a stored value needs --unsafe)",
             also=("TU001",),
+            unsafe=True,
             before="""
             import torch.nn as nn
             from torch.autograd import Variable
