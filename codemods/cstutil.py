@@ -69,6 +69,20 @@ def strip_arg_comma(args: Sequence[cst.Arg]) -> List[cst.Arg]:
     return args
 
 
+def target_names(target: cst.CSTNode) -> List[str]:
+    """The names an assignment or loop target binds (``a``, ``a, (b, *c)``)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        names: List[str] = []
+        for el in target.elements:
+            names.extend(target_names(el.value))
+        return names
+    if isinstance(target, cst.StarredElement):
+        return target_names(target.value)
+    return []
+
+
 def has_comments(stmt: cst.CSTNode) -> bool:
     """True if a statement line carries a comment (leading or trailing)."""
     if any(line.comment for line in getattr(stmt, "leading_lines", ())):

@@ -69,6 +69,8 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from .cstutil import target_names as _target_names
+
 from .imports import dotted_name
 from .torchapi import CONSTRUCTORS, FACTORIES_WITH_REQUIRES_GRAD, OTHER_FACTORIES, VARIABLE
 
@@ -261,17 +263,6 @@ def comp_key(parent: ScopeKey, node: cst.CSTNode) -> ScopeKey:
     return parent + ("<comp:" + ",".join(names) + ">",)
 
 
-def _target_names(target: cst.CSTNode) -> List[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        out: List[str] = []
-        for el in target.elements:
-            out.extend(_target_names(el.value))
-        return out
-    if isinstance(target, cst.StarredElement):
-        return _target_names(target.value)
-    return []
 
 
 _COMPS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)

@@ -7,6 +7,7 @@ from typing import Dict, List, Optional, Set
 import libcst as cst
 
 from ..cstutil import grouped, method_call
+from ..cstutil import target_names as _target_names
 from ..model import Example
 from ..rule import Rule
 from ..torchapi import (
@@ -88,19 +89,6 @@ def _is_loader(node: cst.CSTNode) -> bool:
         positional = [a for a in node.args if not a.keyword]
         return bool(positional) and _is_loader(positional[0].value)
     return False
-
-
-def _target_names(target: cst.CSTNode) -> List[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        names: List[str] = []
-        for el in target.elements:
-            names.extend(_target_names(el.value))
-        return names
-    if isinstance(target, cst.StarredElement):
-        return _target_names(target.value)
-    return []
 
 
 def _pairs(target: cst.CSTNode, value: cst.CSTNode):
