@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import click
 

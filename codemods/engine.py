@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Iterable, List, Optional, Sequence, Tuple, Type
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from .imports import ImportTable, add_module_imports, remove_imported_names
 from .model import Failure, Result, Source
-from .rule import FileContext, Rule, skippable_statements, with_statement_skipping
+from .rule import FileContext, skippable_statements, with_statement_skipping
 from .source import decode, parse_python
 
 

@@ -1,6 +1,5 @@
 """The real `torchupgrade` command, run as a subprocess: exit codes, dry runs, stdin, files."""
 import os
-import shutil
 import stat
 import subprocess
 import sys

@@ -1,7 +1,6 @@
 """The .data rules (TU020-TU023): extra cases, and execution of original vs migrated code."""
 import ast
 import pathlib
-import sys
 import textwrap
 
 import pytest

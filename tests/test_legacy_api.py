@@ -14,7 +14,6 @@ from torchupgrade.codemods.torchapi import LOSS_PARAMS
 
 torch = pytest.importorskip("torch")
 import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
 

@@ -6,7 +6,6 @@ from typing import Dict, List, Optional, Sequence, Set
 import libcst as cst
 
 from ..model import Example
-from ..tensors import TENSOR_KINDS
 from .data_common import DataRule
 
 # Tensor.<m>_(args) -> nn.init.<fn>(t, args): same arguments, same RNG draws (spec section 3).

@@ -6,7 +6,6 @@ from typing import Optional, Set
 
 import libcst as cst
 
-from ..imports import dotted_name
 from ..model import Example
 from ..rule import Rule
 

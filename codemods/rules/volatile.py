@@ -13,7 +13,7 @@ from ..cstutil import strip_arg_comma
 from ..model import Example
 from ..rule import Rule
 from ..tensors import TENSOR_KINDS, ScopeTracking, TensorInference
-from .volatile_flow import TRUE, _contains_yield, negate
+from .volatile_flow import TRUE, negate
 from .volatile_plan import Plan, VolatileAnalysis, can_decorate, plan_regions, scope_blocks
 
 _EMPTY_MODULE = cst.Module(body=[])
@@ -377,7 +377,7 @@ where 0.3 kept them volatile; values and gradients are the same. Safe parts are 
         return f"line {a}" if a == b else f"lines {a}-{b}"
 
     def _plan_scope(self, scope, res, sources, helper) -> bool:
-        analysis, plan = self.analysis, self.plan
+        plan = self.plan
         where = f"`{scope.node.name.value}`" if isinstance(scope.node, (cst.FunctionDef, cst.ClassDef)) else "module level"
 
         def leave(why: str) -> bool:

@@ -564,7 +564,6 @@ class ScopeFlow:
             if record:
                 self._record_sources_in(stmt)
             return info
-        inner_regions_before = len([1 for v in self.res.stmts.values() if v.mark == "R"])
         self._compound_inner(stmt, taint, header_c, record=record)
         info = StmtInfo("C", has_yield=_contains_yield(stmt) or header_yield)
         if isinstance(stmt, cst.Match) or _has_simple_suite(stmt):
@@ -660,7 +659,7 @@ class ScopeFlow:
                 if item.asname is not None:
                     c, _ = self.eval(item.item, taint)
                     self.bind_target(item.asname.name, c, taint)
-            out = self.block(stmt.body.body, taint, id(stmt.body), record=record)
+            self.block(stmt.body.body, taint, id(stmt.body), record=record)
             return
         if isinstance(stmt, (cst.Try, getattr(cst, "TryStar", cst.Try))):
             start = dict(taint)

@@ -8,8 +8,8 @@ import libcst as cst
 
 from ..imports import dotted_name
 from .volatile_flow import (
-    EMPTY, HARMLESS_METHODS, NON_TENSOR_METHODS, SCALAR_BUILTINS, TRUE, Helper, ScopeFlow, ScopeResult,
-    _all_nested_statements, _blocks, _contains_yield, _inner_statements, negate,
+    HARMLESS_METHODS, NON_TENSOR_METHODS, SCALAR_BUILTINS, TRUE, Helper, ScopeFlow, ScopeResult,
+    _all_nested_statements, _blocks, _contains_yield,
 )
 
 _STABLE = (cst.Name, cst.Attribute, cst.UnaryOperation, cst.Comparison, cst.BooleanOperation, cst.ComparisonTarget)
