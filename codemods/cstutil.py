@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import tokenize
-from typing import Dict, Iterable, List, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -26,10 +26,15 @@ def as_receiver(expr: cst.BaseExpression) -> cst.BaseExpression:
 _EMPTY_MODULE = cst.Module(body=[])
 
 
+def code_of(node: cst.CSTNode) -> str:
+    """Source code of a node (default indentation and newline)."""
+    return _EMPTY_MODULE.code_for_node(node)
+
+
 def breaks_outside_brackets(node: cst.CSTNode) -> bool:
     """True if the expression's code has a line break that is not inside its own brackets
     (such an expression was only valid inside the brackets of the call it is moved out of)."""
-    code = _EMPTY_MODULE.code_for_node(node)
+    code = code_of(node)
     if "\n" not in code:
         return False
     depth = 0
@@ -81,6 +86,37 @@ def target_names(target: cst.CSTNode) -> List[str]:
     if isinstance(target, cst.StarredElement):
         return target_names(target.value)
     return []
+
+
+def positional(call: cst.Call) -> List[cst.Arg]:
+    """The plain positional arguments of a call (no keywords, no ``*args``/``**kwargs``)."""
+    return [a for a in call.args if not a.keyword and not a.star]
+
+
+def keywords(call: cst.Call) -> Dict[str, cst.Arg]:
+    return {a.keyword.value: a for a in call.args if a.keyword}
+
+
+def keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
+    for a in call.args:
+        if a.keyword and a.keyword.value == name:
+            return a
+    return None
+
+
+def is_number(expr: cst.CSTNode) -> bool:
+    """A numeric literal, possibly signed."""
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, (cst.Minus, cst.Plus)):
+        expr = expr.expression
+    return isinstance(expr, (cst.Integer, cst.Float))
+
+
+def is_index0(node: cst.CSTNode) -> bool:
+    """``x[0]``."""
+    if not isinstance(node, cst.Subscript) or len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return False
+    v = node.slice[0].slice.value
+    return isinstance(v, cst.Integer) and v.value == "0"
 
 
 def has_comments(stmt: cst.CSTNode) -> bool:

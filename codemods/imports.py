@@ -61,6 +61,7 @@ class ImportTable:
         # names bound by imports that run at module level (not inside a def or class), the only
         # ones a rewrite may use anywhere in the file (``torch.`` in a new expression)
         self.module_level: Set[str] = set()
+        self._imports_torch: Optional[bool] = None
         module_level_nodes = set()
         stack = list(getattr(tree, "body", []))
         while stack:
@@ -101,6 +102,15 @@ class ImportTable:
                 self.other_bindings.add(node.id)
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 self.other_bindings.add(node.name)
+
+    @property
+    def imports_torch(self) -> bool:
+        """The file imports torch (any module of it, any spelling, star imports included)."""
+        if self._imports_torch is None:
+            self._imports_torch = any(
+                t == "torch" or t.startswith("torch.") for ts in self.aliases.values() for t in ts
+            ) or any(m == "torch" or m.startswith("torch.") for m in self.star_modules)
+        return self._imports_torch
 
     def _bind(self, local: str, qualified: str) -> None:
         self.aliases.setdefault(local, set()).add(canonical(qualified))

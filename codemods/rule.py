@@ -20,12 +20,9 @@ from typing import Any, ClassVar, Dict, List, Optional, Set, Tuple, Type
 
 import libcst as cst
 
-from .cstutil import PruningTransformer, start_lines
+from .cstutil import PruningTransformer, code_of, start_lines
 from .imports import ImportTable
 from .model import Edit, Example, Note
-
-
-_CODEGEN_MODULE = cst.Module(body=[])
 
 
 class FileContext:
@@ -68,7 +65,7 @@ class FileContext:
         that earlier rules left alone keep their identity, so each is generated once)."""
         entry = self._statement_code.get(id(stmt))
         if entry is None or entry[0] is not stmt:
-            entry = (stmt, _CODEGEN_MODULE.code_for_node(stmt))
+            entry = (stmt, code_of(stmt))
             self._statement_code[id(stmt)] = entry
         return entry[1]
 

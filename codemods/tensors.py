@@ -69,6 +69,9 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from .cstutil import is_number as _is_number
+from .cstutil import keyword as _kw
+from .cstutil import positional as _positional
 from .cstutil import target_names as _target_names
 
 from .imports import dotted_name
@@ -195,23 +198,6 @@ def looks_like_loss(name: str) -> bool:
     return bool(_LOSS_NAME.search(name))
 
 
-def _positional(call: cst.Call) -> List[cst.Arg]:
-    return [a for a in call.args if not a.keyword and not a.star]
-
-
-def _kw(call: cst.Call, name: str) -> Optional[cst.Arg]:
-    for a in call.args:
-        if a.keyword and a.keyword.value == name:
-            return a
-    return None
-
-
-def _is_number(node: cst.CSTNode) -> bool:
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
-        node = node.expression
-    return isinstance(node, (cst.Integer, cst.Float))
-
-
 def _reduction_keeps_scalar(call: cst.Call, max_positional: int) -> bool:
     """A loss constructor/function call whose result is 0-dim (default-like reduction)."""
     if any(a.star for a in call.args) or len(_positional(call)) > max_positional:
@@ -287,12 +273,10 @@ class ScopeTracking:
             self.scope_stack.append(self.scope_key + (node.name.value,))
         elif isinstance(node, (cst.Lambda,) + _COMPS):
             self.scope_stack.append(comp_key(self.scope_key, node))
+        # libcst calls on_leave even when a visit_* hook returns False (children skipped), so
+        # on_leave alone undoes what is pushed here
         go = super().on_visit(node)
         self.parents.append(node)
-        if not go:
-            self.parents.pop()
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda) + _COMPS):
-                self.scope_stack.pop()
         return go
 
     def on_leave(self, original_node, updated_node):
@@ -519,9 +503,7 @@ class TensorInference:
         self.attr_bindings: Dict[str, Dict[str, List[tuple]]] = {}
         self.functions: Dict[str, List[Scope]] = {}
         self.applied_functions: Set[str] = set()
-        self.uses_torch = any(
-            t == "torch" or t.startswith("torch.") for ts in ctx.imports.aliases.values() for t in ts
-        ) or any(m.startswith("torch") for m in ctx.imports.star_modules)
+        self.uses_torch = ctx.imports.imports_torch
         ctx.module.visit(_Collector(self))
         self._module_classes = self._find_module_classes()
         for name in self.applied_functions:

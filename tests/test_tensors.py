@@ -155,3 +155,28 @@ def test_methods_shared_with_packed_sequence_are_no_tensor_evidence():
     """
     assert not is_tensor(kinds(src, key=("summarize",))("seq"))
     assert is_tensor(kinds(src, key=("shaped",))("t"))
+
+
+def test_scope_tracking_balanced_when_a_visit_hook_skips_children():
+    import libcst as cst
+
+    from torchupgrade.codemods.tensors import ScopeTracking
+
+    class Skipper(ScopeTracking, cst.CSTTransformer):
+        def __init__(self):
+            super().__init__()
+            self._st_init()
+            self.keys = []
+
+        def visit_FunctionDef(self, node):
+            return node.name.value != "skipped"  # children of `skipped` are not visited
+
+        def visit_Name(self, node):
+            if node.value == "probe":
+                self.keys.append(self.scope_key)
+
+    src = "class A:\n    def skipped(self):\n        pass\n    def f(self):\n        probe\nprobe\n"
+    v = Skipper()
+    cst.parse_module(src).visit(v)
+    assert v.keys == [("A", "f"), ()]
+    assert v.scope_stack == [()] and v.parents == []

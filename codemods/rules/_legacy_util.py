@@ -5,6 +5,8 @@ from typing import ClassVar, Dict, List, Optional, Sequence, Set
 
 import libcst as cst
 
+from ..cstutil import is_number, keywords, positional  # noqa: F401 (re-exported to the rules)
+
 from ..imports import canonical, dotted_name
 from ..rule import Rule
 
@@ -23,25 +25,11 @@ def is_simple_call(call: cst.Call) -> bool:
     return not any(a.star for a in call.args)
 
 
-def positional(call: cst.Call) -> List[cst.Arg]:
-    return [a for a in call.args if not a.keyword and not a.star]
-
-
-def keywords(call: cst.Call) -> Dict[str, cst.Arg]:
-    return {a.keyword.value: a for a in call.args if a.keyword}
-
-
 def literal_const(expr: cst.BaseExpression) -> Optional[str]:
     """``"True"``, ``"False"`` or ``"None"`` for those names, else None."""
     if isinstance(expr, cst.Name) and expr.value in ("True", "False", "None"):
         return expr.value
     return None
-
-
-def is_number(expr: cst.BaseExpression) -> bool:
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, (cst.Minus, cst.Plus)):
-        expr = expr.expression
-    return isinstance(expr, (cst.Integer, cst.Float))
 
 
 def is_pure(expr: cst.BaseExpression) -> bool:

@@ -141,7 +141,6 @@ class DataRule(ScopeTracking, Rule):
         super().__init__(ctx)
         self._st_init()
         self._inf: Optional[TensorInference] = None
-        self._uses_torch: Optional[bool] = None
 
     @property
     def inf(self) -> TensorInference:
@@ -151,11 +150,7 @@ class DataRule(ScopeTracking, Rule):
 
     def active(self) -> bool:
         """False for files that do not import torch (checked before the analysis is built)."""
-        if self._uses_torch is None:
-            self._uses_torch = any(
-                t == "torch" or t.startswith("torch.") for ts in self.imports.aliases.values() for t in ts
-            ) or any(m.startswith("torch") for m in self.imports.star_modules)
-        return self._uses_torch
+        return self.imports.imports_torch
 
     def gfree(self, expr: cst.CSTNode) -> bool:
         return grad_free(expr, self.is_tensor)

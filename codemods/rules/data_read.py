@@ -3,16 +3,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cstutil import is_index0
+
 from ..cstutil import method_call
 from ..model import Example
 from .data_common import COND, SAFE, DataRule
 
 
-def _is_index0(node: cst.CSTNode) -> bool:
-    if not isinstance(node, cst.Subscript) or len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
-        return False
-    v = node.slice[0].slice.value
-    return isinstance(v, cst.Integer) and v.value == "0"
 
 
 class DataRead(DataRule):
@@ -173,7 +170,7 @@ fix, applied with `--unsafe`. Methods that PackedSequence shares with tensors (`
         if isinstance(receiver, cst.Attribute) and receiver.attr.value == "grad":
             return updated_node  # TU022
         parent = self.parents[-1] if self.parents else None
-        if _is_index0(parent) and parent.value is original_node:
+        if is_index0(parent) and parent.value is original_node:
             return updated_node  # TU021
         if not self.is_tensor(receiver):
             return updated_node

@@ -5,6 +5,8 @@ from typing import Dict, Optional, Set
 
 import libcst as cst
 
+from ..cstutil import is_index0
+
 from ..cstutil import as_receiver
 from ..imports import dotted_name
 from ..model import Example
@@ -135,7 +137,7 @@ under torch 2.13), with the legacy defaults spelled out (`upper=True`, `UPLO='U'
 
     # -- which calls are subscripted with [0] -------------------------------------------------
     def visit_Subscript(self, node: cst.Subscript):
-        if isinstance(node.value, cst.Call) and _is_index0(node):
+        if isinstance(node.value, cst.Call) and is_index0(node):
             self._first.add(id(node.value))
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript):
@@ -283,8 +285,3 @@ def _required(name: str) -> int:
             "trtrs": 2, "btriunpack": 2, "btrisolve": 3}.get(name, 2)
 
 
-def _is_index0(node: cst.Subscript) -> bool:
-    if len(node.slice) != 1:
-        return False
-    el = node.slice[0].slice
-    return isinstance(el, cst.Index) and isinstance(el.value, cst.Integer) and el.value.value == "0"

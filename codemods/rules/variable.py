@@ -10,6 +10,7 @@ from ..cstutil import grouped, method_call
 from ..cstutil import target_names as _target_names
 from ..model import Example
 from ..rule import Rule
+from ..tensors import TENSOR_KINDS, ScopeTracking, TensorInference
 from ..torchapi import (
     CONSTRUCTORS, FACTORIES_WITH_REQUIRES_GRAD, FRESH_FILL_METHODS, FRESH_VIEW_METHODS,
     NEW_TENSOR_METHODS, OTHER_FACTORIES, VARIABLE,
@@ -128,7 +129,7 @@ def variable_statement_needles(ctx) -> tuple:
     return ("Variable", *ctx.imports.local_names_for(VARIABLE))
 
 
-class VariableWrapper(Rule):
+class VariableWrapper(ScopeTracking, Rule):
     code = "TU001"
     name = "variable-wrapper"
     summary = "Unwrap `Variable(t)`; move `requires_grad=True` into factories or `.detach().requires_grad_()`"
@@ -274,6 +275,7 @@ tensor never requires grad and is not modified in place through another alias).
 
     def __init__(self, ctx):
         super().__init__(ctx)
+        self._st_init()
         self.scopes: List[_ScopeBindings] = []
         self.rewrote = False
         # ids of Variable references that are handled (calls, type checks, class bases)
@@ -281,7 +283,6 @@ tensor never requires grad and is not modified in place through another alias).
         self._variable_names = set(self.imports.local_names_for(VARIABLE))
         self._shadows: List[Set[str]] = []  # lambda parameters, comprehension targets
         self._aliasing: Set[int] = set()  # Variable(x) calls bound to another name
-        self._scope_names: List[str] = []  # enclosing def/class names: the inference's scope key
 
     # -- references to the class itself ---------------------------------------------------------
     def visit_Import(self, node):
@@ -331,7 +332,6 @@ tensor never requires grad and is not modified in place through another alias).
 
     def visit_ClassDef(self, node):
         self._handled.update(id(b.value) for b in node.bases)
-        self._scope_names.append(node.name.value)
         self._push_scope(node.body)  # a class body is a scope of its own
 
     def _shadow(self, names) -> None:
@@ -370,14 +370,12 @@ tensor never requires grad and is not modified in place through another alias).
 
     def visit_FunctionDef(self, node):
         self._handled.add(id(node.name))
-        self._scope_names.append(node.name.value)
         self._push_scope(node.body)
         for p in [*node.params.params, *node.params.kwonly_params, *node.params.posonly_params]:
             self.scopes[-1].bad.add(p.name.value)
 
     def leave_FunctionDef(self, original_node, updated_node):
         self.scopes.pop()
-        self._scope_names.pop()
         return updated_node
 
     def _loader_fresh(self, name: str) -> bool:
@@ -424,14 +422,8 @@ tensor never requires grad and is not modified in place through another alias).
         return False
 
     def _known_tensor(self, expr: cst.BaseExpression) -> bool:
-        """Tensor inference (shared with the .data rules) says ``expr`` is a tensor. Only used
-        outside lambdas and comprehensions, whose scopes this rule does not key."""
-        if self._shadows:
-            return False
-        from ..tensors import TENSOR_KINDS, TensorInference
-
-        key = tuple(self._scope_names)
-        return self.ctx.analysis(TensorInference).kind(expr, key) in TENSOR_KINDS
+        """Tensor inference (shared with the .data rules) says ``expr`` is a tensor."""
+        return self.ctx.analysis(TensorInference).kind(expr, self.scope_key) in TENSOR_KINDS
 
     def _constructor_is_fresh(self, call: cst.Call) -> bool:
         args = [a for a in call.args if not a.keyword]
@@ -540,7 +532,6 @@ tensor never requires grad and is not modified in place through another alias).
 
     def leave_ClassDef(self, original_node, updated_node):
         self.scopes.pop()
-        self._scope_names.pop()
         for base in original_node.bases:
             if self.is_variable(base.value):
                 self.note(original_node, "class derives from Variable: migrate it by hand (derive from torch.Tensor or wrap a tensor)")

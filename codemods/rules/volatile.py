@@ -9,18 +9,13 @@ from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
-from ..cstutil import strip_arg_comma
+from ..cstutil import code_of, strip_arg_comma
 from ..model import Example
 from ..rule import Rule
 from ..tensors import TENSOR_KINDS, ScopeTracking, TensorInference
 from .volatile_flow import TRUE, negate
 from .volatile_plan import Plan, VolatileAnalysis, can_decorate, plan_regions, scope_blocks
 
-_EMPTY_MODULE = cst.Module(body=[])
-
-
-def _code(node: cst.CSTNode) -> str:
-    return _EMPTY_MODULE.code_for_node(node)
 
 
 class VolatileNoGrad(Rule):
@@ -347,7 +342,7 @@ where 0.3 kept them volatile; values and gradients are the same. Safe parts are 
         for s in module.body:
             if isinstance(s, (cst.For, cst.While)):
                 return True
-            if isinstance(s, cst.If) and "__name__" in _code(s.test):
+            if isinstance(s, cst.If) and "__name__" in code_of(s.test):
                 return True
         return False
 
@@ -424,7 +419,7 @@ where 0.3 kept them volatile; values and gradients are the same. Safe parts are 
             parts = []
             for owner, start, end, flag in regions:
                 stmts = blocks[owner][start : end + 1]
-                ctx = "torch.no_grad()" if flag == TRUE else f"torch.set_grad_enabled({_code(negate(res.flag_nodes[flag]))})"
+                ctx = "torch.no_grad()" if flag == TRUE else f"torch.set_grad_enabled({code_of(negate(res.flag_nodes[flag]))})"
                 parts.append(f"`with {ctx}:` around {self._lines(stmts)}")
             desc = "; ".join(parts)
         msg = f"volatile has had no effect since torch 0.4 (a graph is built); restore the 0.3 no-grad behaviour: {desc}"
@@ -518,7 +513,7 @@ where 0.3 kept them volatile; values and gradients are the same. Safe parts are 
             if flag == TRUE:
                 item = cst.parse_expression(f"{self.torch}.no_grad()")
             else:
-                item = cst.parse_expression(f"{self.torch}.set_grad_enabled({_code(negate(self.plan.flag_nodes[flag]))})")
+                item = cst.parse_expression(f"{self.torch}.set_grad_enabled({code_of(negate(self.plan.flag_nodes[flag]))})")
             with_node = cst.With(
                 items=[cst.WithItem(item=item)],
                 body=cst.IndentedBlock(body=inner, footer=carry if any(l.comment for l in carry) else []),
@@ -615,9 +610,7 @@ Fix safety: safe. The constant is exactly what the read returns today; only the 
         self._st_init()
         self.guard_depth = 0
         self.target_ids: Set[int] = set()
-        self.active = self.imports.module_alias("torch") is not None or any(
-            q == "torch" or q.startswith("torch.") for qs in self.imports.aliases.values() for q in qs
-        )
+        self.active = self.imports.imports_torch
 
     def _push(self, node):
         self.guard_depth += 1

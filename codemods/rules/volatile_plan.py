@@ -6,6 +6,8 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from ..cstutil import target_names
+
 from ..imports import dotted_name
 from .volatile_flow import (
     HARMLESS_METHODS, NON_TENSOR_METHODS, SCALAR_BUILTINS, TRUE, Helper, ScopeFlow, ScopeResult,
@@ -218,7 +220,7 @@ class VolatileAnalysis:
             if not isinstance(s, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)):
                 stmts.extend(_all_nested_statements(s))
                 if isinstance(s, cst.For):
-                    bad.update(_names(s.target))
+                    bad.update(target_names(s.target))
         for s in stmts:
             if not isinstance(s, cst.SimpleStatementLine):
                 continue
@@ -228,7 +230,7 @@ class VolatileAnalysis:
                         if isinstance(t.target, cst.Name):
                             pairs.append((t.target.value, small.value))
                         else:
-                            bad.update(_names(t.target))
+                            bad.update(target_names(t.target))
                 elif isinstance(small, (cst.AugAssign, cst.AnnAssign)) and isinstance(small.target, cst.Name):
                     pairs.append((small.target.value, small.value))
         names = {n for n, _ in pairs} - bad
@@ -286,19 +288,6 @@ class VolatileAnalysis:
                 names = self.scalar_names(flow)
                 return self._inert(f.value) and all(self._simple(a.value, names) for a in value.args)
         return False
-
-
-def _names(target) -> List[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        out = []
-        for e in target.elements:
-            out.extend(_names(e.value))
-        return out
-    if isinstance(target, cst.StarredElement):
-        return _names(target.value)
-    return []
 
 
 # -- region planning ------------------------------------------------------------------------------
