@@ -143,21 +143,21 @@ def check(**kw):
 @main.command()
 @click.option("--no-color", is_flag=True, help="Plain output even on a terminal.")
 def rules(no_color):
-    """List the rules: code, name, safety, summary."""
-    rows = [(r.code, r.name, r.safety, r.summary) for r in all_rules()]
+    """List the rules: code, name, fix class, summary."""
+    rows = [(r.code, r.name, r.label(), r.summary) for r in all_rules()]
     if not use_color(sys.stdout, no_color):
         width = max(len(r[1]) for r in rows)
         for code, name, safety, summary in rows:
-            click.echo(f"{code}  {name:<{width}}  {safety:<6}  {summary}")
+            click.echo(f"{code}  {name:<{width}}  {safety:<17}  {summary}")
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="torchupgrade rules")
-    for col in ("code", "name", "safety", "summary"):
+    for col in ("code", "name", "fix class", "summary"):
         table.add_column(col)
     for code, name, safety, summary in rows:
-        table.add_row(code, name, f"[{'green' if safety == 'safe' else 'yellow'}]{safety}", summary.replace("[", r"\["))
+        table.add_row(code, name, f"[{'yellow' if 'unproven' in safety else 'green'}]{safety}", summary.replace("[", r"\["))
     Console().print(table)
 
 
@@ -171,7 +171,7 @@ def explain(code, no_color):
     except KeyError:
         raise click.UsageError(f"unknown rule: {code} (see `torchupgrade rules`)")
     color = use_color(sys.stdout, no_color)
-    header = f"{rule.code} {rule.name} ({rule.safety})\n\n{rule.summary}\n"
+    header = f"{rule.code} {rule.name} ({rule.label()})\n\n{rule.summary}\n"
     body = textwrap.dedent(rule.description).strip() + "\n"
     parts = [header, body, "Examples\n"]
     for i, ex in enumerate(rule.examples, 1):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import tokenize
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -127,13 +127,50 @@ def has_comments(stmt: cst.CSTNode) -> bool:
     return bool(trailing is not None and trailing.comment)
 
 
+def prune_statements(body: Sequence[cst.BaseStatement], removed) -> Tuple[List[cst.BaseStatement], List[cst.EmptyLine]]:
+    """``body`` without the statements whose id is in ``removed``; their comment lines move to the
+    next statement. Returns (statements, comment lines left over at the end of the block)."""
+    out: List[cst.BaseStatement] = []
+    carry: List[cst.EmptyLine] = []
+    pending = False
+    for stmt in body:
+        if id(stmt) in removed:
+            carry.extend(stmt.leading_lines)
+            pending = True
+            continue
+        if pending:
+            if any(line.comment for line in carry):
+                lines = [*carry, *stmt.leading_lines]
+            elif not out and not any(line.comment for line in stmt.leading_lines):
+                lines = carry  # at the top of a block: take the removed statement's spacing
+            else:
+                lines = list(stmt.leading_lines) or carry
+            stmt = stmt.with_changes(leading_lines=lines)
+            carry = []
+            pending = False
+        out.append(stmt)
+    return out, carry
+
+
+def prune_block(node, removed):
+    """An ``IndentedBlock`` or ``Module`` without the removed statements (``pass`` in a block that
+    would be empty; comments of removed statements kept)."""
+    body, carry = prune_statements(node.body, removed)
+    if len(body) == len(node.body):
+        return node
+    footer = [*carry, *node.footer] if any(line.comment for line in carry) else node.footer
+    if isinstance(node, cst.IndentedBlock) and not body:
+        body = [cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=carry)]
+        footer = node.footer
+    return node.with_changes(body=body, footer=footer)
+
+
 class PruningTransformer(cst.CSTTransformer):
     """A transformer that can delete whole statements without losing their comments.
 
     Call ``mark_removed(stmt)`` from a ``leave_*Statement*`` hook and return its result; the
-    enclosing block drops the statement, moves its comment lines to the next statement, and puts
-    ``pass`` in a block that would otherwise be empty. Subclasses overriding ``leave_Module`` or
-    ``leave_IndentedBlock`` must call ``super()``.
+    enclosing block drops the statement (see ``prune_block``). Subclasses overriding
+    ``leave_Module`` or ``leave_IndentedBlock`` must call ``super()``.
     """
 
     def __init__(self) -> None:
@@ -148,68 +185,59 @@ class PruningTransformer(cst.CSTTransformer):
         self._removed_nodes.append(stmt)
         return stmt
 
-    def _prune(self, body: Sequence[cst.BaseStatement]):
-        out: List[cst.BaseStatement] = []
-        carry: List[cst.EmptyLine] = []
-        pending = False
-        for stmt in body:
-            if id(stmt) in self._removed_ids:
-                carry.extend(stmt.leading_lines)
-                pending = True
-                continue
-            if pending:
-                if any(line.comment for line in carry):
-                    lines = [*carry, *stmt.leading_lines]
-                elif not out and not any(line.comment for line in stmt.leading_lines):
-                    lines = carry  # at the top of a block: take the removed statement's spacing
-                else:
-                    lines = list(stmt.leading_lines) or carry
-                stmt = stmt.with_changes(leading_lines=lines)
-                carry = []
-                pending = False
-            out.append(stmt)
-        return out, carry
-
     def leave_IndentedBlock(self, original_node, updated_node):
-        if not self._removed_ids:
-            return updated_node
-        body, carry = self._prune(updated_node.body)
-        if len(body) == len(updated_node.body):
-            return updated_node
-        if not body:
-            body = [cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=carry)]
-            carry = []
-        return updated_node.with_changes(body=body, footer=[*carry, *updated_node.footer] if any(l.comment for l in carry) else updated_node.footer)
+        return prune_block(updated_node, self._removed_ids) if self._removed_ids else updated_node
 
     def leave_Module(self, original_node, updated_node):
-        if not self._removed_ids:
-            return updated_node
-        body, carry = self._prune(updated_node.body)
-        if len(body) == len(updated_node.body):
-            return updated_node
-        footer = [*carry, *updated_node.footer] if any(l.comment for l in carry) else updated_node.footer
-        return updated_node.with_changes(body=body, footer=footer)
+        return prune_block(updated_node, self._removed_ids) if self._removed_ids else updated_node
 
 
-class _LineState(CodegenState):
-    """Codegen that notes the line on which chosen nodes start (cheap: no per-node bookkeeping
-    except a dict lookup, unlike libcst's PositionProvider)."""
+class _PositionState(CodegenState):
+    """Codegen that notes where chosen nodes start and end (cheap: a dict lookup per node, unlike
+    libcst's PositionProvider, which computes positions for every node)."""
 
     def __init__(self, module: cst.Module, targets: Dict[int, None]):
         super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
         self.targets = targets
-        self.found: Dict[int, int] = {}
+        self.starts: Dict[int, Tuple[int, int]] = {}
+        self.ends: Dict[int, Tuple[int, int]] = {}
         self._scanned = 0
         self._line = 1
+        self._col = 0
+
+    def _advance(self) -> None:
+        tokens = self.tokens
+        line, col = self._line, self._col
+        for i in range(self._scanned, len(tokens)):
+            tok = tokens[i]
+            n = tok.count("\n")
+            if n:
+                line += n
+                col = len(tok) - tok.rfind("\n") - 1
+            else:
+                col += len(tok)
+        self._scanned = len(tokens)
+        self._line, self._col = line, col
 
     def before_codegen(self, node: cst.CSTNode) -> None:
         key = id(node)
-        if key in self.targets and key not in self.found:
-            tokens = self.tokens
-            for i in range(self._scanned, len(tokens)):
-                self._line += tokens[i].count("\n")
-            self._scanned = len(tokens)
-            self.found[key] = self._line + len(getattr(node, "leading_lines", ()))
+        if key in self.targets and key not in self.starts:
+            self._advance()
+            leading = getattr(node, "leading_lines", ())
+            if leading:  # a statement: it starts after its leading (comment/blank) lines
+                self.starts[key] = (self._line + len(leading), len("".join(self.indent_tokens)))
+            else:
+                self.starts[key] = (self._line, self._col)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        key = id(node)
+        if key in self.targets and key not in self.ends:
+            self._advance()
+            if self._col == 0 and self._line > 1 and self.tokens:
+                # a statement ends with its newline: the end is the end of the previous line
+                self.ends[key] = (self._line - 1, -1)
+            else:
+                self.ends[key] = (self._line, self._col)
 
 
 def _candidates(node: cst.CSTNode, limit: int = 64) -> List[cst.CSTNode]:
@@ -224,14 +252,39 @@ def _candidates(node: cst.CSTNode, limit: int = 64) -> List[cst.CSTNode]:
     return out
 
 
-def start_lines(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> List[int]:
-    """1-based start line in ``module``'s code of each node (0 when it cannot be located)."""
+Position = Tuple[int, int, int, int]  # line (1-based), column (0-based), end line, end column
+
+
+def node_positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> List[Position]:
+    """(line, column, end line, end column) in ``module``'s code of each node; zeros when it
+    cannot be located. One codegen pass for all of them. An end column of -1 means "end of line"."""
     nodes = list(nodes)
     candidates = [_candidates(n) for n in nodes]
     targets = {id(c): None for cands in candidates for c in cands}
-    state = _LineState(module, targets)
+    state = _PositionState(module, targets)
     module._codegen(state)
-    lines = []
-    for cands in candidates:
-        lines.append(next((state.found[id(c)] for c in cands if id(c) in state.found), 0))
-    return lines
+    out: List[Position] = []
+    for node, cands in zip(nodes, candidates):
+        start = next((state.starts[id(c)] for c in cands if id(c) in state.starts), None)
+        if start is None:
+            out.append((0, 0, 0, 0))
+            continue
+        end = state.ends.get(id(node)) or next((state.ends[id(c)] for c in cands if id(c) in state.ends), start)
+        out.append((start[0], start[1], end[0], end[1]))
+    return out
+
+
+def start_lines(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> List[int]:
+    """1-based start line in ``module``'s code of each node (0 when it cannot be located)."""
+    return [p[0] for p in node_positions(module, nodes)]
+
+
+def line_offsets(text: str) -> List[int]:
+    """Offset of the start of each line, lines split at ``\\n`` only (as ``io.StringIO`` reads
+    them, so that tokenize's (row, col) pairs map back to offsets in ``text``)."""
+    offsets = [0]
+    pos = text.find("\n")
+    while pos != -1:
+        offsets.append(pos + 1)
+        pos = text.find("\n", pos + 1)
+    return offsets

@@ -3,65 +3,133 @@
 Pipeline for one file (see ``migrate``):
 
 1. decode bytes like the interpreter (BOM, PEP 263 cookie); binary or undecodable -> Failure;
-2. skip the file at once if its text contains none of the active rules' needles;
+2. skip the file at once if its text contains none of the active rules' needles (or asks to be
+   skipped with ``# torchupgrade: skip-file``);
 3. text rules (token-level repairs that make a file parseable, e.g. ``async=``);
 4. validate with Python's ``ast`` (fast; gives the reason for Python 2 files) and build the
    import table from that tree;
-5. one libcst parse; the active rules run in registry order, each a transformer over the
-   module the previous one produced (rules whose needles are absent are skipped);
+5. one libcst parse; the tree rules run in registry order: consecutive batched rules
+   (``TreeRule``) share one traversal of the module, legacy transformers get a pass each;
+   statements under a suppression comment are not shown to the rules it names;
 6. add imports rules asked for, drop imports that became unused;
 7. the new text must parse, else the file is reported as an internal error and left untouched.
 """
 from __future__ import annotations
 
 import ast
+import io
 import re
-from typing import Iterable, List, Optional, Sequence, Tuple
+import tokenize
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
 
+from .cstutil import node_positions, prune_block
 from .imports import ImportTable, add_module_imports, remove_imported_names
-from .model import Failure, Result, Source
-from .rule import FileContext, skippable_statements, with_statement_skipping
+from .model import Failure, Result, Source, Suppression
+from .rule import FileContext, LegacyTreeRule, Rule, Stage, TreeRule, skippable_statements, with_statement_skipping
 from .source import decode, parse_python
 
+RuleType = Type[Rule]
 
-def all_rules() -> List[type]:
+
+def all_rules() -> List[RuleType]:
     from .rules import RULES
 
     return list(RULES)
 
 
-def get_rule(code: str) -> type:
+def _matches(rule: RuleType, pattern: str) -> bool:
+    return rule.code.upper().startswith(pattern.upper()) or rule.name == pattern
+
+
+def matching_rules(pattern: str) -> List[RuleType]:
+    """Rules whose code starts with ``pattern`` (``TU03`` -> TU030...TU038) or whose name it is."""
+    return [r for r in all_rules() if _matches(r, pattern)]
+
+
+def get_rule(code: str) -> RuleType:
+    """The rule with exactly this code or name (KeyError otherwise)."""
     for rule in all_rules():
         if rule.code.upper() == code.upper() or rule.name == code:
             return rule
     raise KeyError(code)
 
 
-def _matches(rule: type, patterns: Iterable[str]) -> bool:
-    return any(rule.code.upper().startswith(p.upper()) or rule.name == p for p in patterns)
-
-
-def select_rules(select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None) -> List[type]:
+def select_rules(select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None) -> List[RuleType]:
     """Rules in registry order filtered by code prefixes or names (``TU0`` selects TU001...).
 
     Raises ValueError for a pattern that matches no rule."""
     rules = all_rules()
+    select = list(select) if select is not None else None
+    ignore = list(ignore) if ignore is not None else None
     for patterns in (select, ignore):
         for p in patterns or ():
-            if not any(_matches(r, [p]) for r in rules):
-                raise ValueError(f"unknown rule code or name: {p}")
+            if not p or not any(_matches(r, p) for r in rules):
+                raise ValueError(f"unknown rule code or name: {p!r}" if p else "empty rule code")
     if select:
-        select = list(select)
-        rules = [r for r in rules if _matches(r, select)]
+        rules = [r for r in rules if any(_matches(r, p) for p in select)]
     if ignore:
-        ignore = list(ignore)
-        rules = [r for r in rules if not _matches(r, ignore)]
+        rules = [r for r in rules if not any(_matches(r, p) for p in ignore)]
     return rules
 
 
+# -- suppression comments ---------------------------------------------------------------------------
+_SUPPRESS = re.compile(r"#\s*(?:torchupgrade\s*:\s*(?P<kw>ignore|skip-file)\b(?P<tail>[^#]*)|noqa\s*:\s*(?P<noqa>[A-Za-z0-9_,\s-]+))", re.IGNORECASE)
+_CODES = re.compile(r"^\s*\[\s*([A-Za-z0-9_,\s-]*)\]")
+_CODE = re.compile(r"TU\d{3}$", re.IGNORECASE)
+
+
+class SuppressionError(ValueError):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+def find_suppressions(text: str) -> Tuple[bool, List[Suppression]]:
+    """(skip the file?, suppressions) from the file's comments.
+
+    ``# torchupgrade: ignore`` (every rule) or ``# torchupgrade: ignore[TU020, TU021]`` on a line,
+    ``# noqa: TU020`` (only codes of this tool count; a bare ``# noqa`` is another tool's), and
+    ``# torchupgrade: skip-file`` anywhere. Raises SuppressionError for a malformed comment."""
+    if "torchupgrade" not in text and "noqa" not in text.lower():
+        return False, []
+    skip = False
+    found: List[Suppression] = []
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return False, []
+    for tok in tokens:
+        if tok.type != tokenize.COMMENT:
+            continue
+        for m in _SUPPRESS.finditer(tok.string):
+            line = tok.start[0]
+            if m.group("kw"):
+                if m.group("kw").lower() == "skip-file":
+                    skip = True
+                    continue
+                tail = m.group("tail") or ""
+                if not tail.strip():
+                    found.append(Suppression(line, None))
+                    continue
+                codes_m = _CODES.match(tail)
+                if not codes_m:
+                    raise SuppressionError(line, f"malformed suppression comment {tok.string.strip()!r}: write `# torchupgrade: ignore` or `# torchupgrade: ignore[TU020,TU021]`")
+                codes = tuple(c.strip().upper() for c in codes_m.group(1).split(",") if c.strip())
+                bad = [c for c in codes if not _CODE.match(c)]
+                if bad or not codes:
+                    raise SuppressionError(line, f"malformed suppression comment {tok.string.strip()!r}: {', '.join(bad) or 'no codes'} is not a rule code (TU001...)")
+                found.append(Suppression(line, codes))
+            else:
+                codes = tuple(c.strip().upper() for c in re.split(r"[,\s]+", m.group("noqa")) if c.strip())
+                ours = tuple(c for c in codes if c.startswith("TU") and _CODE.match(c))
+                if ours:
+                    found.append(Suppression(line, ours))
+    return skip, found
+
+
+# -- the engine ---------------------------------------------------------------------------------------
 def migrate(
     source: Source,
     *,
@@ -69,11 +137,19 @@ def migrate(
     select: Optional[Iterable[str]] = None,
     ignore: Optional[Iterable[str]] = None,
     unsafe: bool = False,
-    rules: Optional[Sequence[type]] = None,
+    rules: Optional[Sequence[RuleType]] = None,
+    project=None,
+    suppress: Optional[Mapping[int, Optional[Iterable[str]]]] = None,
+    honor_suppressions: bool = True,
 ) -> Result:
     """Migrate one file's source. ``source`` may be ``bytes`` (read from disk: encoding, BOM and
     line endings are preserved exactly) or ``str``; the result's ``new_source`` has the same type.
-    The input is never modified when ``result.failure`` is set."""
+    The input is never modified when ``result.failure`` is set.
+
+    ``project``: a ``ProjectIndex`` of the files migrated together (helpers and classes defined in
+    other modules are then understood). ``suppress``: extra suppressions, line -> rule codes (None:
+    every rule), as if the line carried ``# torchupgrade: ignore[...]`` (used by ``review``).
+    ``honor_suppressions=False`` ignores the file's suppression comments."""
     active = list(rules) if rules is not None else select_rules(select, ignore)
     result = Result(path=path, source=source, new_source=source)
     if isinstance(source, bytes):
@@ -83,10 +159,24 @@ def migrate(
             return result
     else:
         text, encoding = source, None
+    assert text is not None
     if not any(r.applies_to(text) for r in active):
         return result
     try:
-        new_text, ctx = _migrate_text(text, path, active, unsafe, result)
+        skip, suppressions = find_suppressions(text)
+    except SuppressionError as exc:
+        result.failure = Failure("suppression", exc.line, str(exc))
+        return result
+    if not honor_suppressions:
+        skip, suppressions = False, []
+    if skip:
+        result.skipped = True
+        return result
+    for line, codes in (suppress or {}).items():
+        suppressions.append(Suppression(line, tuple(c.upper() for c in codes) if codes is not None else None))
+    result.suppressions = suppressions
+    try:
+        new_text, ctx = _migrate_text(text, path, active, unsafe, result, project)
     except RecursionError:
         result.failure = Failure("internal", 0, "file too deeply nested to process")
         return result
@@ -95,9 +185,9 @@ def migrate(
         return result
     if ctx is None or result.failure:
         return result
-    result.edits = sorted(ctx.edits, key=lambda e: e.line)
-    result.notes = sorted(ctx.notes, key=lambda n: n.line)
-    if new_text == text:
+    result.edits = sorted(ctx.edits, key=lambda e: (e.line, e.column))
+    result.notes = sorted(ctx.notes, key=lambda n: (n.line, n.column))
+    if new_text == text or not result.edits:
         return result
     if encoding is None:
         result.new_source = new_text
@@ -110,19 +200,30 @@ def migrate(
     return result
 
 
-def _migrate_text(text: str, path: str, active: List[type], unsafe: bool, result: Result) -> Tuple[str, Optional[FileContext]]:
+def _passes(rules: Sequence[RuleType]) -> List[List[RuleType]]:
+    """Consecutive batched rules form one pass; each legacy transformer is a pass of its own."""
+    passes: List[List[RuleType]] = []
+    for rule in rules:
+        batched = issubclass(rule, TreeRule)
+        if batched and passes and issubclass(passes[-1][0], TreeRule):
+            passes[-1].append(rule)
+        else:
+            passes.append([rule])
+    return passes
+
+
+def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, result: Result, project) -> Tuple[str, Optional[FileContext]]:
     original_text = text
-    text_rules = [r for r in active if getattr(r, "stage", "tree") == "text" and r.applies_to(text)]
-    tree_rules = [r for r in active if getattr(r, "stage", "tree") == "tree"]
-    pre_edits, pre_notes = [], []
-    for rule_cls in text_rules:
-        text_rule = rule_cls(path=path, unsafe=unsafe)
-        text = text_rule.transform(text)
-        pre_edits.extend(text_rule.edits)
-        pre_notes.extend(text_rule.notes)
-        if text_rule.failure:
-            result.failure = text_rule.failure
+    ctx = FileContext(path, text, None, None, unsafe, project=project)
+    for rule_cls in active:
+        if rule_cls.stage is not Stage.TEXT or not rule_cls.applies_to(text):
+            continue
+        text_rule = rule_cls(ctx)
+        text = text_rule.transform(text)  # type: ignore[attr-defined]
+        if text_rule.failure:  # type: ignore[attr-defined]
+            result.failure = text_rule.failure  # type: ignore[attr-defined]
             return original_text, None
+    ctx.resolve_reports()
     tree, failure = parse_python(text, path)
     if failure:
         result.failure = failure
@@ -132,22 +233,14 @@ def _migrate_text(text: str, path: str, active: List[type], unsafe: bool, result
     except cst.ParserSyntaxError as exc:
         result.failure = Failure("syntax", exc.raw_line, f"libcst cannot parse this file: {exc.message}")
         return original_text, None
-    ctx = FileContext(path, text, module, ImportTable(tree), unsafe, tree=tree)
-    ctx.edits.extend(pre_edits)
-    ctx.notes.extend(pre_notes)
-    for rule_cls in tree_rules:
-        if not rule_cls.applies_to(text):
-            continue
-        needles = rule_cls.statement_filter(ctx)
-        if needles:
-            rule = with_statement_skipping(rule_cls)(ctx)
-            rule._skip = skippable_statements(module, ctx, needles)
+    ctx.text, ctx.module, ctx.tree, ctx.imports = text, module, tree, ImportTable(tree)
+    tree_rules = [r for r in active if r.stage is Stage.TREE and r.applies_to(text)]
+    suppressed = _suppressed_statements(module, result.suppressions) if result.suppressions else {}
+    for group in _passes(tree_rules):
+        if issubclass(group[0], TreeRule):
+            module = _Batch([r(ctx) for r in group], ctx, suppressed).run(module)
         else:
-            rule = rule_cls(ctx)
-        if rule_cls.METADATA_DEPENDENCIES:
-            module = MetadataWrapper(module, unsafe_skip_copy=True).visit(rule)
-        else:
-            module = module.visit(rule)
+            module = _legacy_pass(group[0], ctx, module, suppressed)
     ctx.resolve_reports()
     new_text = module.code
     if new_text == text:
@@ -166,6 +259,133 @@ def _migrate_text(text: str, path: str, active: List[type], unsafe: bool, result
         result.failure = Failure("internal", failure.line, f"internal error: migrated code does not parse ({failure.message}); file left unchanged")
         return original_text, None
     return new_text, ctx
+
+
+def _legacy_pass(rule_cls: RuleType, ctx: FileContext, module: cst.Module, suppressed: Dict[int, Optional[Set[str]]]) -> cst.Module:
+    needles = rule_cls.statement_filter(ctx)
+    skip = {i for i, codes in suppressed.items() if codes is None or rule_cls.code in codes}
+    if needles:
+        skip |= skippable_statements(module, ctx, needles)
+    if skip:
+        rule = with_statement_skipping(rule_cls)(ctx)
+        rule._skip = skip
+    else:
+        rule = rule_cls(ctx)
+    assert isinstance(rule, LegacyTreeRule)
+    if rule.METADATA_DEPENDENCIES:
+        from libcst.metadata import MetadataWrapper
+
+        return MetadataWrapper(module, unsafe_skip_copy=True).visit(rule)
+    return module.visit(rule)
+
+
+class _Batch(cst.CSTTransformer):
+    """One traversal that runs several rules' visit/leave hooks (see ``rule.TreeRule``)."""
+
+    def __init__(self, rules: List[TreeRule], ctx: FileContext, suppressed: Dict[int, Optional[Set[str]]]):
+        super().__init__()
+        self.rules = rules
+        self.ctx = ctx
+        n = len(rules)
+        # rule i does not see the subtree of stopped[i] (its visit returned False, or the
+        # statement is skipped/suppressed for it); leave_on_stop[i]: whether it gets that leave
+        self.stopped: List[Optional[cst.CSTNode]] = [None] * n
+        self.leave_on_stop: List[bool] = [True] * n
+        self.skip: List[Set[int]] = []
+        for rule in rules:
+            ids = {i for i, codes in suppressed.items() if codes is None or rule.code in codes}
+            needles = type(rule).statement_filter(ctx)
+            if needles:
+                assert ctx.module is not None
+                ids |= skippable_statements(ctx.module, ctx, needles)
+            self.skip.append(ids)
+        self._visits: Dict[type, List[Tuple[int, object]]] = {}
+        self._leaves: Dict[type, List[Tuple[int, object]]] = {}
+
+    def run(self, module: cst.Module) -> cst.Module:
+        for rule in self.rules:
+            start = getattr(rule, "start", None)
+            if start is not None:
+                start()
+        return module.visit(self)
+
+    def _hooks(self, table, prefix: str, cls: type) -> List[Tuple[int, object]]:
+        hooks = table.get(cls)
+        if hooks is None:
+            name = prefix + cls.__name__
+            hooks = [(i, getattr(r, name)) for i, r in enumerate(self.rules) if hasattr(r, name)]
+            table[cls] = hooks
+        return hooks
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        stopped = self.stopped
+        key = id(node)
+        for i, skip in enumerate(self.skip):
+            if stopped[i] is None and key in skip:
+                stopped[i] = node
+                self.leave_on_stop[i] = False
+        for i, hook in self._hooks(self._visits, "visit_", type(node)):
+            if stopped[i] is None and hook(node) is False:  # type: ignore[operator]
+                stopped[i] = node
+                self.leave_on_stop[i] = True
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
+        stopped = self.stopped
+        cls = type(original_node)
+        for i, hook in self._hooks(self._leaves, "leave_", cls):
+            s = stopped[i]
+            if s is not None and (s is not original_node or not self.leave_on_stop[i]):
+                continue
+            if type(updated_node) is not cls:
+                break
+            updated_node = hook(original_node, updated_node)  # type: ignore[operator]
+        for i, s in enumerate(stopped):
+            if s is original_node:
+                stopped[i] = None
+        if self.ctx.removed and isinstance(updated_node, (cst.IndentedBlock, cst.Module)):
+            updated_node = prune_block(updated_node, self.ctx.removed)
+        return updated_node
+
+
+def _suppressed_statements(module: cst.Module, suppressions: List[Suppression]) -> Dict[int, Optional[Set[str]]]:
+    """id of the innermost statement (or compound-statement header) on each suppressed line ->
+    the codes suppressed there (None: all)."""
+    statements: List[cst.CSTNode] = []
+    headers: Dict[int, List[cst.CSTNode]] = {}
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, node):
+            if isinstance(node, cst.SimpleStatementLine):
+                statements.append(node)
+                return False
+            if isinstance(node, cst.BaseCompoundStatement):
+                statements.append(node)
+                parts = [c for c in node.children if not isinstance(c, (cst.BaseSuite, cst.EmptyLine, cst.Else, cst.Finally, cst.ExceptHandler, cst.If))]
+                headers[id(node)] = parts
+            return True
+
+    module.visit(Collect())
+    positions = node_positions(module, statements)
+    by_line: Dict[int, List[Tuple[int, cst.CSTNode]]] = {}
+    for stmt, (line, _, end, _) in zip(statements, positions):
+        if isinstance(stmt, cst.BaseCompoundStatement):
+            body = getattr(stmt, "body", None)
+            if isinstance(body, cst.IndentedBlock):
+                end = line  # the header (one line in the common case)
+        for ln in range(line, max(line, end) + 1):
+            by_line.setdefault(ln, []).append((ln - line, stmt))
+    out: Dict[int, Optional[Set[str]]] = {}
+    for sup in suppressions:
+        candidates = by_line.get(sup.line)
+        if not candidates:
+            continue
+        _, stmt = min(candidates, key=lambda c: c[0])
+        targets = headers.get(id(stmt)) if isinstance(stmt, cst.BaseCompoundStatement) and isinstance(getattr(stmt, "body", None), cst.IndentedBlock) else None
+        for target in targets if targets is not None else [stmt]:
+            prev = out.get(id(target), set())
+            out[id(target)] = None if sup.codes is None or prev is None else prev | set(sup.codes)
+    return out
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -116,7 +116,7 @@ def test_select_ignore_unsafe(tmp_path):
     f = tmp_path / "a.py"
     f.write_text(src)
     r = tu("diff", "--select", "TU002", f)
-    assert r.stdout == b"" and b"TU002 note: unsafe fix not applied" in r.stderr
+    assert r.stdout == b"" and b"TU002 note: unproven fix not applied" in r.stderr
     r = tu("diff", "--select", "TU002", "--unsafe", f)
     assert b"+if isinstance(h, torch.Tensor):" in r.stdout and b"Variable(h.data)" in r.stdout
     r = tu("diff", "--ignore", "TU002,TU01,TU02", "-q", f)

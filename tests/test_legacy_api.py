@@ -193,7 +193,6 @@ def test_clip_grad_norm_nllloss2d_sigmoid_tanh():
 @pytest.mark.parametrize("call", [
     "F.upsample(x, scale_factor=2)",
     "F.upsample(x, size=(7, 5), mode='nearest')",
-    "F.upsample(x, scale_factor=2, mode='bilinear')",
     "F.upsample(x, None, 2, 'bilinear', True)",
     "F.upsample_bilinear(x, scale_factor=2)",
     "F.upsample_bilinear(x, (6, 7))",
@@ -205,9 +204,11 @@ def test_upsample_bitwise(call):
     assert "upsample" not in r.new_source
 
 
-def test_unsafe_align_corners_restores_legacy_bilinear():
+def test_align_corners_restores_legacy_bilinear():
+    """A restoring fix, applied by default: the migrated code computes what 0.3 computed."""
     src = HEADER + "out = F.upsample(x, scale_factor=2, mode='bilinear')\n"
-    r = migrated(src, select=["TU032"], unsafe=True)
+    r = migrated(src, select=["TU032"])
+    assert any(e.fix_class == "restoring" for e in r.edits)
     assert "align_corners=True" in r.new_source
     x = torch.randn(1, 2, 4, 4)
     after = run(r.new_source, strict=True, x=x)["out"]

@@ -11,7 +11,7 @@ def test_rules_table_matches_registry():
     table = README.split("<!-- rules-table: start -->")[1].split("<!-- rules-table: end -->")[0]
     rows = [r for r in table.strip().splitlines()[2:]]
     documented = [tuple(c.strip() for c in row.strip("|").split("|"))[:3] for row in rows]
-    assert documented == [(r.code, r.name, r.safety) for r in all_rules()]
+    assert documented == [(r.code, r.name, r.label()) for r in all_rules()]
 
 
 def test_two_setup_commands_at_top():

@@ -8,7 +8,7 @@ import libcst as cst
 from ..cstutil import is_number, keywords, positional  # noqa: F401 (re-exported to the rules)
 
 from ..imports import canonical, dotted_name
-from ..rule import Rule
+from ..rule import TreeRule
 
 
 def kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
@@ -82,7 +82,7 @@ def rebuild_args(new_args: Sequence[cst.Arg], original: Sequence[cst.Arg]) -> Li
     return out
 
 
-class RenamingRule(Rule):
+class RenamingRule(TreeRule):
     """Base for rules that rename torch functions, through the file's imports.
 
     ``in_place``: qualified old name -> new name in the same module (``nn.init.normal`` ->
@@ -95,6 +95,10 @@ class RenamingRule(Rule):
 
     in_place: ClassVar[Dict[str, str]] = {}
     across: ClassVar[Dict[str, str]] = {}
+    messages: ClassVar[Dict[str, str]] = {
+        "bound-otherwise": "`{name}` is deprecated ({new} is the new name) but is also bound otherwise here: rename it by hand",
+        "no-module-name": "{old} -> {new}: no usable name for {module} in this file",
+    }
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -141,7 +145,7 @@ class RenamingRule(Rule):
                 continue
             new_last = new.rsplit(".", 1)[1]
             if alias.asname is None and self._local_renames.get(name) != new_last:
-                self.note(original_node, f"`{name}` is deprecated ({new_last} is the new name) but is also bound otherwise here: rename it by hand")
+                self.note(original_node, "bound-otherwise", name=name, new=new_last)
                 continue
             self.edit(original_node, f"import of {name} -> {new_last}")
             names[i] = alias.with_changes(name=cst.Name(new_last))
@@ -184,7 +188,7 @@ class RenamingRule(Rule):
             module, _, attr = new.rpartition(".")
             ref = module_ref(self, module)
             if ref is None:
-                self.note(original_node, f"{q} -> {new}: no usable name for {module} in this file")
+                self.note(original_node, "no-module-name", old=q, new=new, module=module)
                 return updated_node
             self.edit(original_node, f"{q.split('.')[-1]}(...) -> {new}(...)")
             if isinstance(original_node.func, cst.Name):

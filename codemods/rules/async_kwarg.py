@@ -6,8 +6,9 @@ import keyword
 import tokenize
 from typing import List, Tuple
 
-from ..model import Edit, Example, Failure
-from ..textrule import TextRule, line_offsets
+from ..cstutil import line_offsets
+from ..model import Example, Failure
+from ..rule import TextRule
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 # Callees whose keyword arguments become dictionary keys, attribute names or format fields: an
@@ -31,7 +32,6 @@ class AsyncNonBlocking(TextRule):
     code = "TU030"
     name = "async-non-blocking"
     summary = "`async=` keyword arguments (a SyntaxError since Python 3.7) -> `non_blocking=`"
-    safety = "safe"
     needles = ("async",)
     description = """
 PyTorch 0.3 spelled asynchronous host-to-device copies `x.cuda(async=True)` (also `.to()`,
@@ -100,13 +100,14 @@ parameter literally named `async`, that file does not parse either and must be r
         for row, col in hits:
             start = offsets[row - 1] + col
             if text[start:start + 5] != "async":  # defensive: never write a wrong position
-                self.edits.clear()
                 self.failure = Failure("internal", row, "internal error: token positions do not match the text; file left unchanged")
                 return text
             out.append(text[last:start])
             out.append("non_blocking")
             last = start + 5
         out.append(text[last:])
+        for row, _ in hits:
+            self.edit(row, "async= -> non_blocking= (async is a keyword since Python 3.7)")
         return "".join(out)
 
     def _scan(self, tokens) -> List[Tuple[int, int]]:
@@ -143,7 +144,6 @@ parameter literally named `async`, that file does not parse either and must be r
                 and group.kind == "call" and not group.lambdas
             ):
                 if group.callee in _KEY_CALLEES:
-                    self.edits.clear()
                     self.failure = Failure(
                         "syntax", row,
                         f"`async=` in a call to `{group.callee}(...)` on line {row}: there it names a key or field "
@@ -152,7 +152,6 @@ parameter literally named `async`, that file does not parse either and must be r
                     )
                     return []
                 hits.append(tok.start)
-                self.edits.append(Edit(self.code, row, "async= -> non_blocking= (async is a keyword since Python 3.7)"))
                 continue
             if prev is not None and prev.type == tokenize.OP and prev.string == ".":
                 what = "as an attribute name (`.async`)"
@@ -160,7 +159,6 @@ parameter literally named `async`, that file does not parse either and must be r
                 what = "as a parameter name"
             else:
                 what = "as a variable name"
-            self.edits.clear()
             self.failure = Failure(
                 "syntax", row,
                 f"`async` used {what} on line {row}: a keyword since Python 3.7; rename it by hand "

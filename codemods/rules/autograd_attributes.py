@@ -5,17 +5,17 @@ from typing import List
 
 import libcst as cst
 
-from ..model import Example
-from ..rule import Rule
+from ..model import Example, FixClass
+from ..rule import TreeRule
 
 _FUNCTION_BASES = {"torch.autograd.Function", "torch.autograd.function.Function"}
 
 
-class AutogradAttributes(Rule):
+class AutogradAttributes(TreeRule):
     code = "TU038"
     name = "autograd-attributes"
+    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`self.saved_variables`/`ctx.saved_variables` -> `saved_tensors` in autograd Functions; `x.creator` -> `x.grad_fn` (--unsafe)"
-    safety = "safe"
     needles = ("saved_variables", ".creator")
     description = """
 Two autograd attributes of PyTorch 0.1-0.3 were renamed:
@@ -102,6 +102,6 @@ hence `--unsafe`.
                 return updated_node.with_changes(attr=cst.Name("saved_tensors"))
             return updated_node
         if attr == "creator" and not self._assigns_creator and self.imports.resolve(original_node) is None:
-            if self.fix(original_node, "x.creator -> x.grad_fn (creator is the 0.1 name; exact only if x is a tensor)", unsafe=True):
+            if self.fix(original_node, "x.creator -> x.grad_fn (creator is the 0.1 name; exact only if x is a tensor)", FixClass.UNPROVEN):
                 return updated_node.with_changes(attr=cst.Name("grad_fn"))
         return updated_node

@@ -26,7 +26,7 @@ from typing import List, Optional, Tuple
 
 import libcst as cst
 
-from ..rule import Rule
+from ..rule import LegacyTreeRule
 from ..tensors import ScopeTracking, TensorInference, TENSOR_KINDS
 
 SAFE, COND, MUTATE, WRITE = "safe", "cond", "mutate", "write"
@@ -125,7 +125,7 @@ def _is_target(node: cst.CSTNode, parent: Optional[cst.CSTNode]) -> bool:
     return False
 
 
-class DataRule(ScopeTracking, Rule):
+class DataRule(ScopeTracking, LegacyTreeRule):
     """Base of the ``.data`` rules: scope tracking and tensor inference."""
 
     needles = (".data",)
@@ -155,11 +155,11 @@ class DataRule(ScopeTracking, Rule):
     def gfree(self, expr: cst.CSTNode) -> bool:
         return grad_free(expr, self.is_tensor)
 
-    def kind(self, expr: cst.CSTNode):
+    def kind_of(self, expr: cst.CSTNode):
         return self.inf.kind(expr, self.scope_key)
 
     def is_tensor(self, expr: cst.CSTNode) -> bool:
-        return self.kind(expr) in TENSOR_KINDS
+        return self.kind_of(expr) in TENSOR_KINDS
 
     # -- where does a value flow? ----------------------------------------------------------
     def flow(self, node: cst.CSTNode, receiver: cst.CSTNode) -> Tuple[str, str]:

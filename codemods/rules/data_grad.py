@@ -5,7 +5,7 @@ import re
 
 import libcst as cst
 
-from ..model import Example
+from ..model import Example, FixClass
 from .data_common import COND, MUTATE, WRITE, DataRule
 
 # `E.grad = value` (not `==`): the gradient may then carry a graph of its own
@@ -15,8 +15,8 @@ _GRAD_ASSIGN = re.compile(r"\.grad\s*=(?!=)")
 class GradData(DataRule):
     code = "TU022"
     name = "grad-data"
+    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`x.grad.data` -> `x.grad` (also `x.grad.data.zero_()` -> `x.grad.zero_()`)"
-    safety = "safe"
     needles = (".grad.data",)
     description = """
 A gradient is an ordinary tensor that does not require grad, so going through `.data` to read or
@@ -131,6 +131,6 @@ accumulation or `.zero_()` would make its `backward()` raise, and if the file me
             msg += f" (exact unless a graph saves the gradient and it changes in place before backward: {why})"
         if risky:
             msg += " (file uses create_graph or assigns to .grad: exact only if this gradient has no graph)"
-        if not self.fix(original_node, msg, unsafe=risky or cond):
+        if not self.fix(original_node, msg, FixClass.UNPROVEN if risky or cond else None):
             return updated_node
         return updated_node.value

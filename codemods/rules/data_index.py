@@ -4,7 +4,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..cstutil import method_call
-from ..model import Example
+from ..model import Example, FixClass
 from ..tensors import NONSCALAR, SCALAR, TENSOR_KINDS, looks_like_loss
 from .data_common import COND, SAFE, DataRule
 
@@ -23,8 +23,8 @@ def _is_data_zero(node: cst.Subscript) -> bool:
 class DataIndexItem(DataRule):
     code = "TU021"
     name = "data-index-item"
+    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`loss.data[0]` -> `loss.item()` on 0-dim tensors; `.detach()[0]` on other tensors"
-    safety = "safe"
     needles = (".data[0]",)
     description = """
 In PyTorch 0.3 a loss was a 1-element tensor and `loss.data[0]` was a Python float. Today losses
@@ -172,9 +172,9 @@ printed or used with grad-free operands; see TU020), else as an unsafe fix. The 
         if new_receiver is None:
             return updated_node
         if isinstance(receiver, cst.Attribute) and receiver.attr.value == "grad":
-            kind = self.kind(receiver)
+            kind = self.kind_of(receiver)
         else:
-            kind = self.kind(receiver)
+            kind = self.kind_of(receiver)
         if kind == SCALAR:
             self.fix(original_node, "x.data[0] on a 0-dim tensor -> x.item()")
             return method_call(new_receiver, "item")
@@ -192,11 +192,11 @@ printed or used with grad-free operands; see TU020), else as an unsafe fix. The 
             msg = "x.data[0] -> x.detach()[0] (first element, still a tensor)"
             if status == COND:
                 msg += f"; exact unless the view is saved by a graph and modified in place ({why})"
-            if not self.fix(original_node, msg, unsafe=status == COND):
+            if not self.fix(original_node, msg, FixClass.UNPROVEN if status == COND else None):
                 return updated_node
             return updated_node.with_changes(value=method_call(new_receiver, "detach"))
         if loss_name or reduction:
-            if self.fix(original_node, "x.data[0] -> x.item(): receiver looks like a loss/reduction but its rank is not proven", unsafe=True):
+            if self.fix(original_node, "x.data[0] -> x.item(): receiver looks like a loss/reduction but its rank is not proven", FixClass.UNPROVEN):
                 return method_call(new_receiver, "item")
             return updated_node
         self.note(original_node, "`.data[0]` left unchanged: the receiver is not known to be a tensor (if it is a 0-dim tensor, use .item())")

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional, Sequence, Set
 
 import libcst as cst
 
-from ..model import Example
+from ..model import Example, FixClass
 from .data_common import DataRule
 
 # Tensor.<m>_(args) -> nn.init.<fn>(t, args): same arguments, same RNG draws (spec section 3).
@@ -53,7 +53,8 @@ class DataInplace(DataRule):
     code = "TU023"
     name = "data-inplace"
     summary = "In-place updates through `.data` -> `with torch.no_grad():`; init through `.data` -> `nn.init.*_`"
-    safety = "unsafe"
+    fix_class = FixClass.UNPROVEN
+    fix_classes = (FixClass.UNPROVEN, FixClass.EXACT)
     needles = (".data",)
     description = """
 Legacy code updates parameters through `.data` so that autograd does not see the update:

@@ -6,7 +6,7 @@ import libcst as cst
 from ..cstutil import is_index0
 
 from ..cstutil import method_call
-from ..model import Example
+from ..model import Example, FixClass
 from .data_common import COND, SAFE, DataRule
 
 
@@ -15,8 +15,8 @@ from .data_common import COND, SAFE, DataRule
 class DataRead(DataRule):
     code = "TU020"
     name = "data-read"
+    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`.data` read on a known tensor -> `.detach()` where that is exact"
-    safety = "safe"
     description = """
 `x.data` is still supported, but it is the pre-0.4 way to get a tensor without history; the
 modern spelling is `x.detach()` (`out.data.cpu().numpy()` -> `out.detach().cpu().numpy()`,
@@ -180,6 +180,6 @@ fix, applied with `--unsafe`. Methods that PackedSequence shares with tensors (`
         msg = "x.data -> x.detach()"
         if status == COND:
             msg += f" (exact unless a graph saves it and it is modified in place: {why})"
-        if not self.fix(original_node, msg, unsafe=status == COND):
+        if not self.fix(original_node, msg, FixClass.UNPROVEN if status == COND else None):
             return updated_node
         return method_call(updated_node.value, "detach")

@@ -6,7 +6,7 @@ from typing import List, Optional
 import libcst as cst
 
 from ..model import Example
-from ..rule import Rule
+from ..rule import TreeRule
 from ..torchapi import KL_DIV, LOSS_PARAMS
 from ._legacy_util import as_keyword, is_pure, kwarg, literal_const, rebuild_args
 
@@ -21,11 +21,10 @@ def _const(arg: Optional[cst.Arg]):
     return literal_const(arg.value) or _UNKNOWN
 
 
-class LossReduction(Rule):
+class LossReduction(TreeRule):
     code = "TU033"
     name = "loss-reduction"
     summary = "`size_average=`/`reduce=` on losses -> `reduction='mean'|'sum'|'none'` (keyword or positional)"
-    safety = "safe"
     needles = ("size_average", "reduce=", "reduce =", "elementwise_mean", "Loss(", "_loss(", "cross_entropy(", "kl_div(")
     description = """
 Since PyTorch 0.4.1 the loss modules and functions take `reduction=` instead of `size_average=`
@@ -50,9 +49,16 @@ Non-literal flags (`size_average=self.avg`) are left with a note. For `KLDivLoss
 result `'mean'` keeps today's behaviour (and its warning): `'batchmean'` is the mathematical KL
 divergence but changes values, so it is only noted.
 
-Fix safety: safe. The mapping is the one torch itself applies (`torch/nn/_reduction.py`),
-verified bitwise for 17 loss classes x 9 combinations and the functional forms.
+Fix safety: exact. The mapping is the one torch itself applies (`torch/nn/_reduction.py`),
+verified bitwise for 17 loss classes x 9 combinations and the functional forms, and it is what
+the legacy arguments meant in PyTorch 0.3.
 """
+    messages = {
+        "star-args": "{name}(..., size_average/reduce, *args/**kwargs): cannot see every argument; set reduction= by hand",
+        "expr-none": "{name}(size_average=<expression>, reduce=False): set reduction='none' by hand",
+        "non-literal": "{name}(size_average=..., reduce=...) with a non-literal flag: the reduction depends on its value at run time; use reduction='mean'/'sum'/'none' by hand",
+        "kl-mean": "{name}: reduction='mean' averages over all elements (and warns); 'batchmean' is the true KL divergence but changes the values: decide by hand",
+    }
     examples = (
         Example(
             title="keywords, the reduce=False row, and functionals",
@@ -103,6 +109,31 @@ verified bitwise for 17 loss classes x 9 combinations and the functional forms.
             s = ssim(img1, img2, size_average=False)
             ok = nn.L1Loss(reduction='sum')
             """,
+            notes=((3, "TU033", "non-literal flag"),),
+        ),
+        Example(
+            title="arguments the rule cannot see, and an expression with reduce=False",
+            before="""
+            import torch.nn as nn
+
+            a = nn.MSELoss(size_average=False, **opts)
+            b = nn.MSELoss(size_average=flags[0], reduce=False)
+            """,
+            notes=((3, "TU033", "cannot see every argument"), (4, "TU033", "reduction='none' by hand")),
+        ),
+        Example(
+            title="KL divergence: 'mean' kept, with a note about 'batchmean'",
+            before="""
+            import torch.nn as nn
+
+            kl = nn.KLDivLoss(size_average=True)
+            """,
+            after="""
+            import torch.nn as nn
+
+            kl = nn.KLDivLoss(reduction='mean')
+            """,
+            notes=((3, "TU033", "batchmean"),),
         ),
     )
 
@@ -128,7 +159,7 @@ verified bitwise for 17 loss classes x 9 combinations and the functional forms.
         args = list(updated_node.args)
         if any(a.star for a in args):
             if any(a.keyword and a.keyword.value in _LEGACY for a in args):
-                self.note(original_node, f"{short}(..., size_average/reduce, *args/**kwargs): cannot see every argument; set reduction= by hand")
+                self.note(original_node, "star-args", name=short)
             return updated_node
         bound = {}
         names: List[Optional[str]] = []
@@ -156,13 +187,13 @@ verified bitwise for 17 loss classes x 9 combinations and the functional forms.
         sa, rd = _const(bound.get("size_average")), _const(bound.get("reduce"))
         if rd == "False":
             if sa is _UNKNOWN and not is_pure(bound["size_average"].value):
-                self.note(original_node, f"{short}(size_average=<expression>, reduce=False): set reduction='none' by hand")
+                self.note(original_node, "expr-none", name=short)
                 return updated_node
             reduction = "none"
         elif rd in ("True", "None") and sa is not _UNKNOWN:
             reduction = "sum" if sa == "False" else "mean"
         else:
-            self.note(original_node, f"{short}(size_average=..., reduce=...) with a non-literal flag: the reduction depends on its value at run time; use reduction='mean'/'sum'/'none' by hand")
+            self.note(original_node, "non-literal", name=short)
             return updated_node
         first_legacy = min(i for i, n in enumerate(names) if n in _LEGACY)
         new_args: List[cst.Arg] = []
@@ -177,5 +208,5 @@ verified bitwise for 17 loss classes x 9 combinations and the functional forms.
         legacy = ", ".join(f"{n}={bound[n].value.value if isinstance(bound[n].value, cst.Name) else '...'}" for n in _LEGACY if n in bound)
         self.edit(original_node, f"{short}({legacy}) -> reduction='{reduction}'")
         if q in KL_DIV and reduction == "mean":
-            self.note(original_node, f"{short}: reduction='mean' averages over all elements (and warns); 'batchmean' is the true KL divergence but changes the values: decide by hand")
+            self.note(original_node, "kl-mean", name=short)
         return updated_node.with_changes(args=rebuild_args(new_args, updated_node.args))

@@ -9,8 +9,8 @@ from ..cstutil import is_index0
 
 from ..cstutil import as_receiver
 from ..imports import dotted_name
-from ..model import Example
-from ..rule import Rule
+from ..model import Example, FixClass
+from ..rule import TreeRule
 from ..torchapi import REMOVED_LINALG, REMOVED_LINALG_METHODS
 from ._legacy_util import literal_const
 
@@ -32,11 +32,11 @@ def _src(node: cst.CSTNode) -> str:
     return _EMPTY.code_for_node(node)
 
 
-class RemovedLinalg(Rule):
+class RemovedLinalg(TreeRule):
     code = "TU036"
     name = "removed-linalg"
+    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "Removed linear algebra (`potrf`, `potrs`, `potri`, `gesv`, `trtrs`, `btrifact`, `btrisolve`, `btriunpack`, `symeig`, `gels`) -> `torch.linalg` equivalents"
-    safety = "safe"
     needles = tuple(sorted(_PARAMS)) + ("eig(", "pstrf")
     description = """
 The LAPACK-style functions of PyTorch 0.3 no longer exist in torch 2.13: calling them raises
@@ -68,6 +68,13 @@ Fix safety: safe. The legacy calls raise today, so no working program depends on
 replacement computes what the 0.3 function did (bitwise equal to the 1.x successors, verified
 under torch 2.13), with the legacy defaults spelled out (`upper=True`, `UPLO='U'`).
 """
+    messages = {
+        "no-equivalent": "torch.{name} was removed ({what}): migrate by hand",
+        "bad-args": "torch.{name}(...) was removed: arguments not understood, migrate by hand",
+        "first-only": "torch.{name}(...) was removed: only its [0] element has a one-call equivalent; migrate by hand",
+        "flags": "torch.{name}(...) was removed: flags not literal or not supported; migrate by hand",
+        "no-name": "torch.{name}: no usable name for torch in this file",
+    }
     examples = (
         Example(
             title="Cholesky with the legacy upper=True default, solves, LU",
@@ -128,6 +135,25 @@ under torch 2.13), with the legacy defaults spelled out (`upper=True`, `UPLO='U'
             U = torch.linalg.cholesky(A)
             r = solver.solve(B, A)
             """,
+            notes=((2, "TU036", "only its [0] element"), (3, "TU036", "torch.eig was removed")),
+        ),
+        Example(
+            title="arguments or flags the rule does not understand, and no name for torch",
+            before="""
+            import torch
+            LU, piv = torch.btrifact(A, pivot=False)
+            X = torch.gesv(B)[0]
+            """,
+            notes=((2, "TU036", "flags not literal"), (3, "TU036", "arguments not understood")),
+        ),
+        Example(
+            title="a method spelling in a file where `torch` names something else",
+            before="""
+            torch = None
+            def f(A, B):
+                return A.gesv(B)[0]
+            """,
+            notes=((3, "TU036", "no usable name for torch"),),
         ),
     )
 
@@ -156,7 +182,7 @@ under torch 2.13), with the legacy defaults spelled out (`upper=True`, `UPLO='U'
             return updated_node
         if name in ("eig", "pstrf"):
             what = "returns complex eigenvalues/vectors in torch.linalg.eig" if name == "eig" else "has no modern equivalent"
-            self.note(original_node, f"torch.{name} was removed ({what}): migrate by hand")
+            self.note(original_node, "no-equivalent", name=name, what=what)
             return updated_node
         if name in _FIRST_ONLY and id(original_node) in self._first:
             return updated_node  # handled with its [0] subscript
@@ -203,7 +229,7 @@ under torch 2.13), with the legacy defaults spelled out (`upper=True`, `UPLO='U'
     def _rewrite(self, name: str, original: cst.Call, updated: cst.Call, first: bool):
         values = self._bind(name, updated)
         if values is None or any(p not in values for p in _PARAMS[name][:_required(name)]):
-            self.note(original, f"torch.{name}(...) was removed: arguments not understood, migrate by hand")
+            self.note(original, "bad-args", name=name)
             return None
         flags = {k: literal_const(v) if k not in _PARAMS[name][:_required(name)] else None for k, v in values.items()}
         s = {k: _src(v) for k, v in values.items()}
@@ -264,19 +290,18 @@ under torch 2.13), with the legacy defaults spelled out (`upper=True`, `UPLO='U'
             elif uplo is not None and vectors == "False" and first:
                 text = f"{{t}}.linalg.eigvalsh({s['A']}, UPLO={uplo})"
         if text is None:
-            why = "only its [0] element has a one-call equivalent" if name in _FIRST_ONLY and not first else "flags not literal or not supported"
-            self.note(original, f"torch.{name}(...) was removed: {why}; migrate by hand")
+            self.note(original, "first-only" if name in _FIRST_ONLY and not first else "flags", name=name)
             return None
         legacy = f"{name}(...)" + ("[0]" if first else "")
         message = f"{legacy} -> torch{text[3:].split('(')[0]}(...)"
         if unsafe and not self.ctx.unsafe:
-            self.fix(original, message, unsafe=True)  # records the note
+            self.fix(original, message, FixClass.UNPROVEN)  # records the note
             return None
         prefix = t()
         if prefix is None:
-            self.note(original, f"torch.{name}: no usable name for torch in this file")
+            self.note(original, "no-name", name=name)
             return None
-        self.fix(original, message, unsafe=unsafe)
+        self.fix(original, message, FixClass.UNPROVEN if unsafe else None)
         return cst.parse_expression(prefix + text[3:])
 
 

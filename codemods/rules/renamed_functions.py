@@ -10,7 +10,6 @@ class RenamedFunctions(RenamingRule):
     code = "TU031"
     name = "renamed-functions"
     summary = "Deprecated names: `nn.init.xavier_uniform` -> `xavier_uniform_`, `clip_grad_norm` -> `clip_grad_norm_`, `NLLLoss2d` -> `NLLLoss`, `F.sigmoid`/`F.tanh` -> `torch.sigmoid`/`torch.tanh`"
-    safety = "safe"
     needles = ("init.", "nn.init", "clip_grad_norm", "NLLLoss2d", ".sigmoid", ".tanh", "functional import")
     in_place = RENAMED_IN_PLACE
     across = RENAMED_ACROSS
@@ -99,5 +98,16 @@ returns a 0-dim tensor, as `clip_grad_norm` does today (0.3 returned a float; no
             activation = F.tanh  # a reference: F.tanh is not torch.tanh
             self.clip_grad_norm(5)
             """,
+        ),
+        Example(
+            title="a rebound import, and no name to spell torch with: left, with notes",
+            before="""
+            from torch.nn.init import xavier_uniform
+            from torch.nn.functional import sigmoid
+            xavier_uniform = partial(xavier_uniform, gain=2)
+            torch = None
+            y = sigmoid(x)
+            """,
+            notes=((1, "TU031", "bound otherwise"), (5, "TU031", "no usable name for torch")),
         ),
     )

@@ -7,17 +7,16 @@ from typing import Optional, Set
 import libcst as cst
 
 from ..model import Example
-from ..rule import Rule
+from ..rule import TreeRule
 
 _AUTOGRAD_BACKWARD = {"torch.autograd.backward"}
 _BACKWARD_KW = {"retain_variables": "retain_graph", "grad_variables": "grad_tensors", "variables": "tensors"}
 
 
-class RenamedKeywords(Rule):
+class RenamedKeywords(TreeRule):
     code = "TU037"
     name = "renamed-keywords"
     summary = "`backward(retain_variables=)` -> `retain_graph=`, `.cuda(device_id=)` -> `device=`, `autograd.backward(variables=, grad_variables=)` -> `tensors=`, `grad_tensors=`"
-    safety = "safe"
     needles = ("retain_variables", "device_id", "grad_variables", "variables=")
     description = """
 Keyword arguments renamed in PyTorch 0.2-0.4 that torch 2.13 rejects or warns about:
@@ -39,6 +38,10 @@ Fix safety: safe. The legacy keywords raise today (or, for `grad_variables`, are
 the new name), so the rename restores what the code did under 0.3 and cannot change a working
 program.
 """
+    messages = {
+        "own-backward": "backward(retain_variables=...) left unchanged: this file defines a function with a `retain_variables` parameter, so this may be its own backward method",
+        "own-cuda": "cuda(device_id=...) left unchanged: this file defines its own cuda method",
+    }
     examples = (
         Example(
             title="backward and cuda keywords",
@@ -65,6 +68,7 @@ program.
             net.cuda(device_id=1)
             loss.backward(retain_graph=True)
             """,
+            notes=((5, "TU037", "defines its own cuda method"),),
         ),
         Example(
             title="a file with its own backward(retain_variables) method",
@@ -75,6 +79,7 @@ program.
 
             scaler.backward(loss, retain_variables=True)
             """,
+            notes=((5, "TU037", "may be its own backward method"),),
         ),
     )
 
@@ -104,14 +109,14 @@ program.
             if not any(a.keyword and a.keyword.value == "retain_variables" for a in updated_node.args):
                 return updated_node
             if "retain_variables" in self._parameter_names():
-                self.note(original_node, "backward(retain_variables=...) left unchanged: this file defines a function with a `retain_variables` parameter, so this may be its own backward method")
+                self.note(original_node, "own-backward")
                 return updated_node
             renames = {"retain_variables": "retain_graph"}
         elif isinstance(func, cst.Attribute) and q is None and func.attr.value == "cuda":
             if not any(a.keyword and a.keyword.value == "device_id" for a in updated_node.args):
                 return updated_node
             if "cuda" in self.imports.other_bindings:
-                self.note(original_node, "cuda(device_id=...) left unchanged: this file defines its own cuda method")
+                self.note(original_node, "own-cuda")
                 return updated_node
             renames = {"device_id": "device"}
         else:

@@ -6,19 +6,19 @@ from typing import List
 import libcst as cst
 
 from ..imports import dotted_name
-from ..model import Example
-from ..rule import Rule
+from ..model import Example, FixClass
+from ..rule import TreeRule
 from ..torchapi import AMBIGUOUS_OVERLOAD_METHODS, OVERLOAD_FUNCTIONS, OVERLOAD_METHODS
 from ._legacy_util import is_number, kwarg, reorder_args, separators_have_comments
 
 _TORCH_TENSOR_SOURCES = ("torch.",)
 
 
-class ScalarOverloads(Rule):
+class ScalarOverloads(TreeRule):
     code = "TU034"
     name = "scalar-first-overloads"
+    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "Deprecated scalar-first overloads: `add_(a, t)` -> `add_(t, alpha=a)`, `addcmul_(v, t1, t2)` -> `addcmul_(t1, t2, value=v)`, `addmm_(b, a, M1, M2)` -> keywords"
-    safety = "safe"
     needles = (".add_(", ".sub_(", ".add(", ".sub(", "addcmul", "addcdiv", "addmm", "addmv", ".addr", "addbmm")
     description = """
 PyTorch 0.3 put the scalar multiplier first: `x.add_(alpha, t)`, `x.sub_(alpha, t)`,
@@ -46,6 +46,9 @@ numeric first argument on an unknown receiver the rewrite is offered under `--un
 Fix safety: safe. Both overloads run the same kernel with the same scalars: 13 forms verified
 bitwise equal under torch 2.13, including a 0-dim tensor passed as the scalar.
 """
+    messages = {
+        "comments": "{name}(<scalar>, ...) looks like the deprecated overload, but comments sit between its arguments and would end up next to other arguments: rewrite it by hand ({name}(..., {detail}))",
+    }
     examples = (
         Example(
             title="a 2017 SGD/Adam update",
@@ -98,6 +101,15 @@ bitwise equal under torch 2.13, including a 0-dim tensor passed as the scalar.
             seen.add(key)
             """,
         ),
+        Example(
+            title="a comment between the arguments: left, with a note",
+            before="""
+            import torch
+            p.data.add_(-lr,  # step size
+                        d_p)
+            """,
+            notes=((2, "TU034", "comments sit between its arguments"),),
+        ),
     )
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -139,10 +151,10 @@ bitwise equal under torch 2.13, including a 0-dim tensor passed as the scalar.
         if not known_tensor and not is_number(pos[0].value):
             return updated_node
         if separators_have_comments(args):
-            self.note(original_node, f"{short}(<scalar>, ...) looks like the deprecated overload, but comments sit between its arguments and would end up next to other arguments: rewrite it by hand ({short}(..., {detail}))")
+            self.note(original_node, "comments", name=short, detail=detail)
             return updated_node
         if not known_tensor:
-            if not self.fix(original_node, message + "; the receiver is not known to be a tensor", unsafe=True):
+            if not self.fix(original_node, message + "; the receiver is not known to be a tensor", FixClass.UNPROVEN):
                 return updated_node
         else:
             self.edit(original_node, message)

@@ -6,8 +6,8 @@ from typing import Optional
 import libcst as cst
 
 from ..imports import dotted_name
-from ..model import Example
-from ..rule import Rule
+from ..model import Example, FixClass
+from ..rule import TreeRule
 from ..torchapi import RANKED_FACTORIES, RANKED_VIEWS, SOFTMAX_FUNCTIONS, SOFTMAX_MODULES
 from ._legacy_util import insert_arg, is_number, kwarg
 
@@ -16,11 +16,11 @@ def _legacy_dim(rank: int) -> int:
     return 0 if rank in (0, 1, 3) else 1
 
 
-class SoftmaxImplicitDim(Rule):
+class SoftmaxImplicitDim(TreeRule):
     code = "TU035"
     name = "softmax-implicit-dim"
+    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`F.softmax(x)`/`log_softmax`/`softmin` without `dim` -> the dim torch chooses (exact), else a note"
-    safety = "safe"
     needles = ("softmax", "Softmax", "softmin", "Softmin")
     description = """
 `F.softmax(x)`, `F.log_softmax(x)` and `F.softmin(x)` without `dim` warn on every call under
@@ -87,6 +87,7 @@ inputs of rank 2 or 4.
             c = F.softmax(self.fc(h))
             layer = nn.Softmax()
             """,
+            notes=((5, "TU035", "dim=1 assumes 2-D or 4-D input"), (6, "TU035", "dim=1 assumes 2-D or 4-D input")),
         ),
     )
 
@@ -102,7 +103,7 @@ inputs of rank 2 or 4.
         if q in SOFTMAX_MODULES:
             if pos:
                 return updated_node
-            if not self.fix(original_node, f"{short}() without dim: the dim is chosen per call from the input's rank (0 for 1-D/3-D input, else 1); dim=1 assumes 2-D or 4-D input", unsafe=True):
+            if not self.fix(original_node, f"{short}() without dim: the dim is chosen per call from the input's rank (0 for 1-D/3-D input, else 1); dim=1 assumes 2-D or 4-D input", FixClass.UNPROVEN):
                 return updated_node
             return updated_node.with_changes(args=[kwarg("dim", cst.Integer("1"))])
         if len(pos) != 1:
@@ -117,7 +118,7 @@ inputs of rank 2 or 4.
             dim = cst.parse_expression(f"(0 if {name}.dim() in (0, 1, 3) else 1)")
             self.edit(original_node, f"{short}(x) -> dim=(0 if x.dim() in (0, 1, 3) else 1) (exactly the implicit choice)")
         else:
-            if not self.fix(original_node, f"{short}(...) without dim: torch picks dim 0 for 0-/1-/3-D input, else 1; dim=1 assumes 2-D or 4-D input", unsafe=True):
+            if not self.fix(original_node, f"{short}(...) without dim: torch picks dim 0 for 0-/1-/3-D input, else 1; dim=1 assumes 2-D or 4-D input", FixClass.UNPROVEN):
                 return updated_node
             dim = cst.Integer("1")
         index = [a.keyword is None for a in args].index(True) + 1

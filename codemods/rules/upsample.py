@@ -5,7 +5,7 @@ from typing import Optional
 
 import libcst as cst
 
-from ..model import Example
+from ..model import Example, FixClass
 from ..torchapi import ALIGN_CORNERS_MODES, INTERPOLATE, UPSAMPLE, UPSAMPLE_FIXED_MODE
 from ._legacy_util import RenamingRule, keywords, kwarg, module_ref, positional, rebuild_args
 
@@ -21,8 +21,8 @@ def _string_value(expr: cst.BaseExpression) -> Optional[str]:
 class UpsampleInterpolate(RenamingRule):
     code = "TU032"
     name = "upsample-interpolate"
+    fix_classes = (FixClass.EXACT, FixClass.RESTORING)
     summary = "`F.upsample` -> `F.interpolate`; `upsample_bilinear`/`upsample_nearest` -> `interpolate` with their exact mode"
-    safety = "safe"
     needles = ("upsample", "Upsample")
     in_place = {UPSAMPLE: INTERPOLATE}
     description = """
@@ -36,16 +36,23 @@ rewrites, through the file's imports:
   mode='bilinear', align_corners=True)` and `F.upsample_nearest(...)` -> `F.interpolate(...,
   mode='nearest')`: exactly what they call in 2.13.
 
-**Behaviour change since 0.3, reported, not fixed by default:** `F.upsample(...,
-mode='bilinear')` (also `linear`, `trilinear`) and `nn.Upsample(mode='bilinear')` without
-`align_corners` behaved like `align_corners=True` under PyTorch 0.3, but use `align_corners=False`
-today (no warning any more): outputs differ. The rule adds a note; `--unsafe` adds
-`align_corners=True`, restoring what the code computed when it was written.
+**Behaviour change since 0.3, restored:** `F.upsample(..., mode='bilinear')` (also `linear`,
+`trilinear`) and `nn.Upsample(mode='bilinear')` without `align_corners` behaved like
+`align_corners=True` under PyTorch 0.3, but use `align_corners=False` today (no warning any
+more): outputs differ. The rule adds `align_corners=True`, so the migrated code computes what the
+original computed when it was written.
 
-Fix safety: safe. The renames call the same implementation with the same arguments (bitwise
-identical outputs, verified for nearest and bilinear). Adding `align_corners=True` changes what
-the code computes today, so it is applied only with `--unsafe`.
+Fix safety: the renames are [exact]: they call the same implementation with the same arguments
+(bitwise identical outputs, verified for nearest and bilinear). Adding `align_corners=True` is
+[restoring]: the outputs equal those of PyTorch 0.3, and differ from what the unmigrated line
+computes on today's torch (which is what 0.4 changed). If the code was in fact written for
+torch >= 0.4 and relies on `align_corners=False`, remove the argument by hand.
 """
+    messages = {
+        "bound-otherwise": RenamingRule.messages["bound-otherwise"],
+        "bad-args": "{name}(...) with arguments it does not accept left unchanged",
+        "no-name": "{name}(...) -> interpolate: no usable name for torch.nn.functional in this file",
+    }
     examples = (
         Example(
             title="upsample and its fixed-mode variants",
@@ -67,7 +74,7 @@ the code computes today, so it is applied only with `--unsafe`.
             """,
         ),
         Example(
-            title="bilinear without align_corners: renamed, 0.3 behaviour restored only with --unsafe",
+            title="bilinear without align_corners: renamed, and the 0.3 behaviour restored",
             before="""
             from torch.nn.functional import upsample, upsample_bilinear
             y = upsample(x, scale_factor=2, mode='bilinear')
@@ -76,13 +83,12 @@ the code computes today, so it is applied only with `--unsafe`.
             after="""
             from torch.nn.functional import interpolate
             import torch
-            y = interpolate(x, scale_factor=2, mode='bilinear')
+            y = interpolate(x, scale_factor=2, mode='bilinear', align_corners=True)
             z = torch.nn.functional.interpolate(x, size=(4, 4), mode='bilinear', align_corners=True)
             """,
         ),
         Example(
-            title="--unsafe adds align_corners=True where 0.3 implied it",
-            unsafe=True,
+            title="positional mode and the Upsample module: align_corners=True where 0.3 implied it",
             before="""
             import torch.nn as nn
             import torch.nn.functional as F
@@ -106,6 +112,31 @@ the code computes today, so it is applied only with `--unsafe`.
             z = self.upsample(x)
             """,
         ),
+        Example(
+            title="arguments upsample_bilinear does not take are left, with a note",
+            before="""
+            import torch.nn.functional as F
+            y = F.upsample_bilinear(x, scale_factor=2, mode='nearest')
+            """,
+            notes=((2, "TU032", "arguments it does not accept"),),
+        ),
+        Example(
+            title="no name to spell torch.nn.functional with: left, with a note",
+            before="""
+            from torch.nn.functional import upsample_nearest
+            torch = None
+            y = upsample_nearest(x, size=(4, 4))
+            """,
+            notes=((3, "TU032", "no usable name"),),
+        ),
+        Example(
+            title="an imported name the module rebinds is left, with a note",
+            before="""
+            from torch.nn.functional import upsample
+            upsample = wrap(upsample)
+            """,
+            notes=((1, "TU032", "bound otherwise"),),
+        ),
     )
 
     def rewrite_call(self, original_node, updated_node, qualified):
@@ -119,14 +150,14 @@ the code computes today, so it is applied only with `--unsafe`.
         short = qualified.rsplit(".", 1)[1]
         pos, kws = positional(updated_node), keywords(updated_node)
         if any(a.star for a in updated_node.args) or len(pos) > 3 or set(kws) - {"input", "size", "scale_factor"}:
-            self.note(original_node, f"{short}(...) with arguments it does not accept left unchanged")
+            self.note(original_node, "bad-args", name=short)
             return updated_node
         if isinstance(updated_node.func, cst.Attribute):
             func = updated_node.func.with_changes(attr=cst.Name("interpolate"))
         else:
             ref = module_ref(self, "torch.nn.functional")
             if ref is None:
-                self.note(original_node, f"{short}(...) -> interpolate: no usable name for torch.nn.functional")
+                self.note(original_node, "no-name", name=short)
                 return updated_node
             func = cst.parse_expression(f"{ref}.interpolate")
             self.ctx.drop_import_when_unused(qualified)
@@ -142,7 +173,6 @@ the code computes today, so it is applied only with `--unsafe`.
         mode = _string_value(mode_arg.value) if mode_arg is not None else None
         if mode not in ALIGN_CORNERS_MODES:
             return updated_node
-        if not self.fix(original_node, f"{what}(mode='{mode}') without align_corners: PyTorch 0.3 computed align_corners=True, torch >= 0.4 uses False; add align_corners=True to restore the original outputs", unsafe=True):
-            return updated_node
+        self.edit(original_node, f"{what}(mode='{mode}') without align_corners: PyTorch 0.3 computed align_corners=True (torch >= 0.4 defaults to False): align_corners=True added", FixClass.RESTORING)
         args = [*updated_node.args, kwarg("align_corners", cst.Name("True"))]
         return updated_node.with_changes(args=rebuild_args(args, updated_node.args))

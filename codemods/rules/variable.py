@@ -8,8 +8,8 @@ import libcst as cst
 
 from ..cstutil import grouped, method_call
 from ..cstutil import target_names as _target_names
-from ..model import Example
-from ..rule import Rule
+from ..model import Example, FixClass
+from ..rule import LegacyTreeRule
 from ..tensors import TENSOR_KINDS, ScopeTracking, TensorInference
 from ..torchapi import (
     CONSTRUCTORS, FACTORIES_WITH_REQUIRES_GRAD, FRESH_FILL_METHODS, FRESH_VIEW_METHODS,
@@ -129,11 +129,11 @@ def variable_statement_needles(ctx) -> tuple:
     return ("Variable", *ctx.imports.local_names_for(VARIABLE))
 
 
-class VariableWrapper(ScopeTracking, Rule):
+class VariableWrapper(ScopeTracking, LegacyTreeRule):
     code = "TU001"
     name = "variable-wrapper"
+    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "Unwrap `Variable(t)`; move `requires_grad=True` into factories or `.detach().requires_grad_()`"
-    safety = "safe"
     needles = ("Variable",)
 
     @classmethod
@@ -495,7 +495,7 @@ tensor never requires grad and is not modified in place through another alias).
                 msg = "Variable(t) -> t (fresh tensor)"
             elif isinstance(value, cst.Name) and self.ctx.unsafe:
                 new = value
-                self.edit(original_node, "Variable(name) -> name (--unsafe)")
+                self.edit(original_node, "Variable(name) -> name (--unsafe)", FixClass.UNPROVEN)
                 self.rewrote = True
                 return new
             else:

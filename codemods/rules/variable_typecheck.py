@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..model import Example
-from ..rule import Rule
+from ..model import Example, FixClass
+from ..rule import LegacyTreeRule
 from ..torchapi import VARIABLE
 from .variable import variable_statement_needles
 
 
-class VariableTypeCheck(Rule):
+class VariableTypeCheck(LegacyTreeRule):
     code = "TU002"
     name = "variable-type-check"
+    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`isinstance(x, Variable)` and `x: Variable` annotations -> `torch.Tensor`; flag `type(x) == Variable`"
-    safety = "safe"
     needles = ("Variable",)
 
     @classmethod
@@ -184,7 +184,7 @@ applied with `--unsafe`, otherwise reported as a note.
             return updated_node
         negate = isinstance(op, (cst.NotEqual, cst.IsNot))
         msg = f"type(x) {'!=' if negate else '=='} Variable is always {'True' if negate else 'False'} on torch >= 0.4; -> {'not ' if negate else ''}isinstance(x, torch.Tensor) restores 0.3 behaviour"
-        if (self.ctx.unsafe and self._tensor() is None) or not self.fix(original_node, msg, unsafe=True):
+        if (self.ctx.unsafe and self._tensor() is None) or not self.fix(original_node, msg, FixClass.UNPROVEN):
             return updated_node
         tensor = self._tensor()
         call = cst.Call(func=cst.Name("isinstance"), args=[cst.Arg(left.args[0].value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(tensor)])

@@ -9,20 +9,21 @@ from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
-from ..cstutil import code_of, strip_arg_comma
-from ..model import Example
-from ..rule import Rule
+from ..cstutil import code_of, prune_statements, strip_arg_comma
+from ..model import Example, FixClass
+from ..rule import LegacyTreeRule
 from ..tensors import TENSOR_KINDS, ScopeTracking, TensorInference
 from .volatile_flow import TRUE, negate
 from .volatile_plan import Plan, VolatileAnalysis, can_decorate, plan_regions, scope_blocks
 
 
 
-class VolatileNoGrad(Rule):
+class VolatileNoGrad(LegacyTreeRule):
     code = "TU010"
     name = "volatile-no-grad"
     summary = "`Variable(x, volatile=True)` -> `torch.no_grad()` regions around the code that consumes it"
-    safety = "unsafe"
+    fix_class = FixClass.UNPROVEN
+    fix_classes = (FixClass.UNPROVEN, FixClass.EXACT)
     needles = ("volatile",)
     description = """
 `volatile=True` has had no effect since PyTorch 0.4: it only warns ("volatile was removed and now
@@ -300,7 +301,7 @@ where 0.3 kept them volatile; values and gradients are the same. Safe parts are 
         for scope, res in zip(analysis.scopes, analysis.results):
             for call, idx in res.drops:
                 plan.drop_args.setdefault(id(call), set()).add(idx)
-                self.edit(call, "volatile=False dropped (no effect since torch 0.4)")
+                self.edit(call, "volatile=False dropped (no effect since torch 0.4)", FixClass.EXACT)
             sources = [s for s in res.sources if s.flag]
             for s in res.sources:
                 if s.helper is not None:
@@ -309,7 +310,7 @@ where 0.3 kept them volatile; values and gradients are the same. Safe parts are 
                 if res.resets and not res.bail:
                     for line, small, lit in res.resets:
                         plan.remove_small.add(id(small))
-                        self.edit(small, f"`x.volatile = {lit}` removed (no effect since torch 0.4)")
+                        self.edit(small, f"`x.volatile = {lit}` removed (no effect since torch 0.4)", FixClass.EXACT)
                 continue
             applied = self._plan_scope(scope, res, sources, helper_scopes.get(id(scope.node)))
             if applied:
@@ -507,7 +508,7 @@ where 0.3 kept them volatile; values and gradients are the same. Safe parts are 
             return body
         body = list(body)
         for start, end, flag in sorted(regions, reverse=True):
-            stmts, carry = self._prune(body[start : end + 1])
+            stmts, carry = prune_statements(body[start : end + 1], self._removed_ids)
             first = stmts[0]
             inner = [first.with_changes(leading_lines=[]), *stmts[1:]]
             if flag == TRUE:
@@ -552,11 +553,10 @@ def _names_in(node):
     return out
 
 
-class VolatileRead(ScopeTracking, Rule):
+class VolatileRead(ScopeTracking, LegacyTreeRule):
     code = "TU011"
     name = "volatile-read"
     summary = "Reads of `x.volatile` (always False since torch 0.4) -> `False`; a note where it guards control flow"
-    safety = "safe"
     needles = (".volatile",)
     description = """
 Since PyTorch 0.4 `x.volatile` always returns `False` (with a warning: "volatile was removed
