@@ -30,6 +30,7 @@ class _Group:
 
 class AsyncNonBlocking(TextRule):
     code = "TU030"
+    owns = ("kwarg:async=",)
     name = "async-non-blocking"
     summary = "`async=` keyword arguments (a SyntaxError since Python 3.7) -> `non_blocking=`"
     needles = ("async",)

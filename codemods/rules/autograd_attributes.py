@@ -13,6 +13,7 @@ _FUNCTION_BASES = {"torch.autograd.Function", "torch.autograd.function.Function"
 
 class AutogradAttributes(TreeRule):
     code = "TU038"
+    owns = ("attr:saved_variables", "attr:creator")
     name = "autograd-attributes"
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`self.saved_variables`/`ctx.saved_variables` -> `saved_tensors` in autograd Functions; `x.creator` -> `x.grad_fn` (--unsafe)"

@@ -14,6 +14,8 @@ _GRAD_ASSIGN = re.compile(r"\.grad\s*=(?!=)")
 
 class GradData(DataRule):
     code = "TU022"
+    owns = ("attr:.data",)
+    after = ("TU001",)
     name = "grad-data"
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`x.grad.data` -> `x.grad` (also `x.grad.data.zero_()` -> `x.grad.zero_()`)"

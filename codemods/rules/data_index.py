@@ -22,6 +22,8 @@ def _is_data_zero(node: cst.Subscript) -> bool:
 
 class DataIndexItem(DataRule):
     code = "TU021"
+    owns = ("attr:.data", "subscript:.data[0]")
+    after = ("TU023",)
     name = "data-index-item"
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`loss.data[0]` -> `loss.item()` on 0-dim tensors; `.detach()[0]` on other tensors"

@@ -51,6 +51,8 @@ class _StripData(cst.CSTTransformer):
 
 class DataInplace(DataRule):
     code = "TU023"
+    owns = ("attr:.data",)
+    after = ("TU022",)
     name = "data-inplace"
     summary = "In-place updates through `.data` -> `with torch.no_grad():`; init through `.data` -> `nn.init.*_`"
     fix_class = FixClass.UNPROVEN

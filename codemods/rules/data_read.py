@@ -14,6 +14,8 @@ from .data_common import COND, SAFE, DataRule
 
 class DataRead(DataRule):
     code = "TU020"
+    owns = ("attr:.data",)
+    after = ("TU021",)
     name = "data-read"
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`.data` read on a known tensor -> `.detach()` where that is exact"

@@ -23,6 +23,7 @@ def _const(arg: Optional[cst.Arg]):
 
 class LossReduction(TreeRule):
     code = "TU033"
+    owns = ("kwarg:size_average/reduce",)
     name = "loss-reduction"
     summary = "`size_average=`/`reduce=` on losses -> `reduction='mean'|'sum'|'none'` (keyword or positional)"
     needles = ("size_average", "reduce=", "reduce =", "elementwise_mean", "Loss(", "_loss(", "cross_entropy(", "kl_div(")

@@ -34,6 +34,7 @@ def _src(node: cst.CSTNode) -> str:
 
 class RemovedLinalg(TreeRule):
     code = "TU036"
+    owns = ("call:removed linalg",)
     name = "removed-linalg"
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "Removed linear algebra (`potrf`, `potrs`, `potri`, `gesv`, `trtrs`, `btrifact`, `btrisolve`, `btriunpack`, `symeig`, `gels`) -> `torch.linalg` equivalents"

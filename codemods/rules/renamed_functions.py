@@ -8,6 +8,7 @@ from ._legacy_util import RenamingRule
 
 class RenamedFunctions(RenamingRule):
     code = "TU031"
+    owns = ("name:torch.nn.init.*", "name:clip_grad_norm", "name:NLLLoss2d", "call:F.sigmoid/F.tanh")
     name = "renamed-functions"
     summary = "Deprecated names: `nn.init.xavier_uniform` -> `xavier_uniform_`, `clip_grad_norm` -> `clip_grad_norm_`, `NLLLoss2d` -> `NLLLoss`, `F.sigmoid`/`F.tanh` -> `torch.sigmoid`/`torch.tanh`"
     needles = ("init.", "nn.init", "clip_grad_norm", "NLLLoss2d", ".sigmoid", ".tanh", "functional import")

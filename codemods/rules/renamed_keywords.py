@@ -15,6 +15,7 @@ _BACKWARD_KW = {"retain_variables": "retain_graph", "grad_variables": "grad_tens
 
 class RenamedKeywords(TreeRule):
     code = "TU037"
+    owns = ("kwarg:retain_variables/device_id/variables/grad_variables",)
     name = "renamed-keywords"
     summary = "`backward(retain_variables=)` -> `retain_graph=`, `.cuda(device_id=)` -> `device=`, `autograd.backward(variables=, grad_variables=)` -> `tensors=`, `grad_tensors=`"
     needles = ("retain_variables", "device_id", "grad_variables", "variables=")

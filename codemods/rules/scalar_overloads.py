@@ -16,6 +16,7 @@ _TORCH_TENSOR_SOURCES = ("torch.",)
 
 class ScalarOverloads(TreeRule):
     code = "TU034"
+    owns = ("call:scalar-first overloads",)
     name = "scalar-first-overloads"
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "Deprecated scalar-first overloads: `add_(a, t)` -> `add_(t, alpha=a)`, `addcmul_(v, t1, t2)` -> `addcmul_(t1, t2, value=v)`, `addmm_(b, a, M1, M2)` -> keywords"

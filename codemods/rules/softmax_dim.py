@@ -18,6 +18,7 @@ def _legacy_dim(rank: int) -> int:
 
 class SoftmaxImplicitDim(TreeRule):
     code = "TU035"
+    owns = ("call:softmax without dim",)
     name = "softmax-implicit-dim"
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`F.softmax(x)`/`log_softmax`/`softmin` without `dim` -> the dim torch chooses (exact), else a note"

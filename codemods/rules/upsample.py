@@ -20,6 +20,7 @@ def _string_value(expr: cst.BaseExpression) -> Optional[str]:
 
 class UpsampleInterpolate(RenamingRule):
     code = "TU032"
+    owns = ("call:F.upsample*", "call:nn.Upsample")
     name = "upsample-interpolate"
     fix_classes = (FixClass.EXACT, FixClass.RESTORING)
     summary = "`F.upsample` -> `F.interpolate`; `upsample_bilinear`/`upsample_nearest` -> `interpolate` with their exact mode"

@@ -131,6 +131,8 @@ def variable_statement_needles(ctx) -> tuple:
 
 class VariableWrapper(ScopeTracking, LegacyTreeRule):
     code = "TU001"
+    owns = ("call:Variable(volatile=)", "call:Variable")
+    after = ("TU010",)
     name = "variable-wrapper"
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "Unwrap `Variable(t)`; move `requires_grad=True` into factories or `.detach().requires_grad_()`"

@@ -11,6 +11,8 @@ from .variable import variable_statement_needles
 
 class VariableTypeCheck(LegacyTreeRule):
     code = "TU002"
+    owns = ("call:Variable", "ref:Variable")
+    after = ("TU001",)
     name = "variable-type-check"
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`isinstance(x, Variable)` and `x: Variable` annotations -> `torch.Tensor`; flag `type(x) == Variable`"

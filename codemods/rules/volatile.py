@@ -20,6 +20,7 @@ from .volatile_plan import Plan, VolatileAnalysis, can_decorate, plan_regions, s
 
 class VolatileNoGrad(LegacyTreeRule):
     code = "TU010"
+    owns = ("call:Variable(volatile=)", "attr:volatile=", "volatile-helpers")
     name = "volatile-no-grad"
     summary = "`Variable(x, volatile=True)` -> `torch.no_grad()` regions around the code that consumes it"
     fix_class = FixClass.UNPROVEN
@@ -555,6 +556,8 @@ def _names_in(node):
 
 class VolatileRead(ScopeTracking, LegacyTreeRule):
     code = "TU011"
+    owns = ("attr:volatile",)
+    after = ("TU010",)
     name = "volatile-read"
     summary = "Reads of `x.volatile` (always False since torch 0.4) -> `False`; a note where it guards control flow"
     needles = (".volatile",)
