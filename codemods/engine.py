@@ -27,6 +27,7 @@ import libcst as cst
 from .cstutil import node_positions, prune_block
 from .imports import ImportTable, add_module_imports, remove_imported_names
 from .model import Failure, Result, Source, Suppression
+from .semantic.model import SCOPE_NODES, SemanticModel
 from .rule import FileContext, LegacyTreeRule, Rule, Stage, TreeRule, skippable_statements, with_statement_skipping
 from .source import decode, parse_python
 
@@ -233,7 +234,9 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
     except cst.ParserSyntaxError as exc:
         result.failure = Failure("syntax", exc.raw_line, f"libcst cannot parse this file: {exc.message}")
         return original_text, None
-    ctx.text, ctx.module, ctx.tree, ctx.imports = text, module, tree, ImportTable(tree)
+    summary = project.module_for_path(path) if project is not None else None
+    imports = ImportTable(tree, summary.name, project, summary.package) if summary is not None else ImportTable(tree)
+    ctx.text, ctx.module, ctx.tree, ctx.imports = text, module, tree, imports
     tree_rules = [r for r in active if r.stage is Stage.TREE and r.applies_to(text)]
     suppressed = _suppressed_statements(module, result.suppressions) if result.suppressions else {}
     for group in _passes(tree_rules):
@@ -301,8 +304,11 @@ class _Batch(cst.CSTTransformer):
             self.skip.append(ids)
         self._visits: Dict[type, List[Tuple[int, object]]] = {}
         self._leaves: Dict[type, List[Tuple[int, object]]] = {}
+        self._scopes_seen = 0  # scope nodes met so far, in source order (see SemanticModel)
 
     def run(self, module: cst.Module) -> cst.Module:
+        if any(getattr(rule, "uses_analysis", False) for rule in self.rules):
+            self.ctx.analysis  # built before the traversal, so that every scope is checked
         for rule in self.rules:
             start = getattr(rule, "start", None)
             if start is not None:
@@ -318,6 +324,13 @@ class _Batch(cst.CSTTransformer):
         return hooks
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, SCOPE_NODES):
+            index = self._scopes_seen
+            self._scopes_seen += 1
+            self.ctx.scope_path.append(index)
+            model = self.ctx._analyses.get(SemanticModel)
+            if model is not None:
+                model.check_scope(node, index)
         stopped = self.stopped
         key = id(node)
         for i, skip in enumerate(self.skip):
@@ -343,6 +356,8 @@ class _Batch(cst.CSTTransformer):
         for i, s in enumerate(stopped):
             if s is original_node:
                 stopped[i] = None
+        if isinstance(original_node, SCOPE_NODES):
+            self.ctx.scope_path.pop()
         if self.ctx.removed and isinstance(updated_node, (cst.IndentedBlock, cst.Module)):
             updated_node = prune_block(updated_node, self.ctx.removed)
         return updated_node

@@ -51,16 +51,40 @@ def dotted_name(node: cst.CSTNode) -> Optional[str]:
     return None
 
 
-class ImportTable:
-    """Local name -> qualified name, for the names a module binds by importing."""
+def absolute_module(module: Optional[str], level: int, current: Optional[str], is_package: bool) -> Optional[str]:
+    """The absolute name of ``from <level dots><module> import ...`` in module ``current``."""
+    if not level:
+        return module
+    if current is None:
+        return None
+    parts = current.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level - 1 > len(parts) or (level - 1 == len(parts) and not module):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    if module:
+        base.append(module)
+    return ".".join(base) or None
 
-    def __init__(self, tree: ast.AST):
+
+class ImportTable:
+    """Local name -> qualified name, for the names a module binds by importing.
+
+    With a project index (``project``) and the module's own name, relative imports and star
+    imports of the project's modules are resolved too, and a name that a project module merely
+    re-exports (``from .imports import *`` where ``imports.py`` did ``import torch``) resolves
+    to what it stands for."""
+
+    def __init__(self, tree: ast.AST, module: Optional[str] = None, project=None, is_package: bool = False):
         self.aliases: Dict[str, Set[str]] = {}
         self.other_bindings: Set[str] = set()
         self.star_modules: List[str] = []
         # names bound by imports that run at module level (not inside a def or class), the only
         # ones a rewrite may use anywhere in the file (``torch.`` in a new expression)
         self.module_level: Set[str] = set()
+        self.module = module
+        self.project = project
         self._imports_torch: Optional[bool] = None
         module_level_nodes = set()
         stack = list(getattr(tree, "body", []))
@@ -79,19 +103,24 @@ class ImportTable:
                     if id(node) in module_level_nodes:
                         self.module_level.add(local)
             elif isinstance(node, ast.ImportFrom):
-                if node.level or not node.module:
-                    for alias in node.names:
-                        if alias.name == "*":
-                            self.star_modules.append("." * node.level + (node.module or ""))
-                        else:
-                            self.other_bindings.add(alias.asname or alias.name)
+                base = node.module
+                if node.level:
+                    base = absolute_module(node.module, node.level, module, is_package) if project is not None else None
+                    if base is None:
+                        for alias in node.names:
+                            if alias.name == "*":
+                                self.star_modules.append("." * node.level + (node.module or ""))
+                            else:
+                                self.other_bindings.add(alias.asname or alias.name)
+                        continue
+                if not base:
                     continue
                 for alias in node.names:
                     if alias.name == "*":
-                        self.star_modules.append(canonical(node.module))
+                        self.star_modules.append(canonical(base))
                     else:
                         local = alias.asname or alias.name
-                        self._bind(local, f"{node.module}.{alias.name}")
+                        self._bind(local, f"{base}.{alias.name}")
                         if id(node) in module_level_nodes:
                             self.module_level.add(local)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -125,14 +154,37 @@ class ImportTable:
             if len(targets) != 1:
                 return None
             (base,) = targets
-            return canonical(base + ("." + rest if rest else ""))
-        # a bare name may come from a star import only when that is the file's one star import
-        # (with two, or a non-torch one, the name could come from either)
-        if len(self.star_modules) == 1 and head not in _BUILTINS:
-            star = self.star_modules[0]
-            if star == "torch" or star.startswith("torch."):
-                return canonical(f"{star}.{dotted}")
+            return self._canonical(base + ("." + rest if rest else ""))
+        if head in _BUILTINS:
+            return None
+        star = self._star_source(head)
+        if star is not None:
+            return self._canonical(f"{star}.{dotted}")
         return None
+
+    def _star_source(self, name: str) -> Optional[str]:
+        """The module a bare name comes from through the file's star imports, when that is
+        certain: torch's when it is the file's one star import; a project module's when that
+        module exports the name and no later star import might (re)bind it."""
+        project = self.project
+        source = None
+        for star in self.star_modules:
+            if project is not None and project.has_module(star):
+                if project.exports(star, name):
+                    source = star
+            elif star.startswith("."):
+                return None  # an unresolved relative star import: could be anything
+            elif len(self.star_modules) == 1 and (star == "torch" or star.startswith("torch.")):
+                source = star
+            else:
+                source = None  # a module outside the project may bind any name
+        return source
+
+    def _canonical(self, qualified: str) -> str:
+        qualified = canonical(qualified)
+        if self.project is not None:
+            qualified = canonical(self.project.reexported(qualified))
+        return qualified
 
     def resolve(self, node: cst.CSTNode) -> Optional[str]:
         """Qualified name of a Name/Attribute expression, or None when unknown or shadowed."""

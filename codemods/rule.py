@@ -37,6 +37,7 @@ import libcst as cst
 from .cstutil import PruningTransformer, code_of, node_positions
 from .imports import ImportTable
 from .model import Edit, Example, FixClass, Note, RuleKind
+from .semantic.model import SemanticModel
 
 Where = Union[cst.CSTNode, int]  # a node of the original module, or a 1-based line (text rules)
 
@@ -77,6 +78,9 @@ class FileContext:
         self._statement_code: Dict[int, Tuple[cst.CSTNode, str]] = {}
         # statements rules asked to delete (the batched traversal prunes them from their block)
         self.removed: Dict[int, cst.CSTNode] = {}
+        # indices (into the semantic model's ordered scopes) of the scopes the batched traversal
+        # is in, innermost last
+        self.scope_path: List[int] = []
 
     # -- reports ---------------------------------------------------------------------------------
     def report(self, kind: str, code: str, where: Where, message: str, key: str = "", fix_class: Optional[FixClass] = None) -> None:
@@ -117,7 +121,7 @@ class FileContext:
             self._analyses[cls] = cls(self)
         return self._analyses[cls]
 
-    # kept for rules written before the semantic model: ``ctx.analysis(TensorInference)``
+    # kept for rules written before the semantic model: ``ctx.shared(TensorInference)``
     def analysis(self, cls: type) -> Any:
         return self.shared(cls)
 
@@ -170,6 +174,8 @@ class Rule:
     # rules it must run after; the registry checks that two rules owning one pattern are ordered.
     owns: ClassVar[Tuple[str, ...]] = ()
     after: ClassVar[Tuple[str, ...]] = ()
+    # the rule queries ``ctx.analysis`` (the engine then builds it before the traversal)
+    uses_analysis: ClassVar[bool] = False
 
     def __init__(self, ctx: FileContext):
         self.ctx = ctx

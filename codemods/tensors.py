@@ -1,7 +1,7 @@
 """Tensor inference: is an expression a tensor, a scalar (0-dim) tensor, or unknown?
 
 Shared by the ``.data`` rules (TU020-TU023) and later rules; use it through
-``self.ctx.analysis(TensorInference)`` (computed once per file, from the *original* libcst module)
+``self.ctx.shared(TensorInference)`` (computed once per file, from the *original* libcst module)
 and query it with ``kind(expr, scope_key)`` from any later module. Rules get ``scope_key`` from
 the ``ScopeTracking`` mixin below.
 

@@ -155,3 +155,81 @@ REMOVED_LINALG = frozenset(
 REMOVED_LINALG_METHODS = frozenset(
     "gels potrf potrs potri gesv trtrs btrifact btrifact_with_info btrisolve btriunpack symeig".split()
 )
+
+# -- tensor semantics used by the semantic model (codemods/semantic) -------------------------------
+LOSS_FUNCTIONS = frozenset(
+    "torch.nn.functional." + n
+    for n in (
+        "nll_loss cross_entropy mse_loss l1_loss smooth_l1_loss huber_loss binary_cross_entropy "
+        "binary_cross_entropy_with_logits kl_div soft_margin_loss multi_margin_loss "
+        "multilabel_margin_loss multilabel_soft_margin_loss hinge_embedding_loss "
+        "margin_ranking_loss cosine_embedding_loss poisson_nll_loss triplet_margin_loss "
+        "gaussian_nll_loss ctc_loss"
+    ).split()
+)
+RNN_MODULES = frozenset("torch.nn." + n for n in "RNN LSTM GRU RNNBase".split())
+RNN_CELLS = frozenset("torch.nn." + n for n in "RNNCell LSTMCell GRUCell".split())
+CONTAINER_MODULES = frozenset("torch.nn." + n for n in "ModuleList ModuleDict ParameterList ParameterDict".split())
+WRAPPER_MODULES = frozenset({"torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel"})
+DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+OPTIMIZER_PREFIX = "torch.optim."
+# Reductions that give a 0-dim tensor when called with the tensor only (a Python number in 0.3
+# for plain tensors, a (1,) Variable for Variables).
+REDUCTIONS = frozenset("sum mean norm prod std var max min median all any logsumexp dist dot trace".split())
+TUPLE_REDUCTIONS = frozenset("max min median mode sort topk kthvalue".split())
+TUPLE_FUNCTIONS = frozenset("chunk split unbind meshgrid broadcast_tensors".split())
+# torch.* functions returning one tensor (beyond factories and constructors).
+TORCH_TENSOR_FUNCTIONS = frozenset(
+    (
+        "cat stack mm bmm matmul addmm addbmm baddbmm mv ger outer einsum exp log log1p sigmoid tanh "
+        "sqrt rsqrt abs neg clamp clamp_max clamp_min pow mul add sub div fmod remainder sign floor ceil round "
+        "softmax log_softmax relu squeeze unsqueeze transpose t reshape flatten narrow select index_select "
+        "gather masked_select where cumsum cumprod eq ne lt le gt ge argmax argmin nonzero diag tril triu "
+        "cos sin atan2 erf lerp addcmul addcdiv bernoulli multinomial normal from_numpy as_tensor "
+        "zeros_like ones_like rand_like randn_like full_like empty_like clone detach flip roll "
+        "cross cdist sort_ isnan isinf masked_fill reciprocal sum mean norm prod std var max min median"
+    ).split()
+)
+# Tensor methods whose result is not a tensor (Python values, numpy arrays, sizes, None).
+NONTENSOR_METHODS = frozenset(
+    (
+        "size dim ndimension numel nelement item tolist numpy data_ptr storage untyped_storage "
+        "get_device is_contiguous is_floating_point element_size stride backward register_hook "
+        "equal is_set_to is_shared is_pinned __len__ __array__ apply storage_offset"
+    ).split()
+)
+# Methods that keep the receiver's rank (elementwise ops, conversions; in-place ops return self).
+RANK_KEEPING_METHODS = frozenset(
+    (
+        "detach clone cpu cuda to float double half long int short byte char bool type_as contiguous "
+        "abs exp log log1p sqrt rsqrt sigmoid tanh relu neg pow mul add sub div clamp round floor ceil "
+        "sign reciprocal fmod remainder pin_memory requires_grad_ detach_ masked_fill lerp addcmul addcdiv"
+    ).split()
+)
+TENSOR_ATTRS = frozenset({"data", "grad", "T", "mT", "H", "real", "imag"})
+# Python values read off a tensor (no tensor, no graph).
+VALUE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim layout is_sparse volatile grad_fn".split())
+# Methods only tensors have: evidence that a parameter / loop variable holds a tensor. Never list
+# a method that a PackedSequence also has (to cpu cuda float double half long int short char byte
+# pin_memory is_cuda is_pinned): `seq.float()` is no evidence that `seq.data` is a tensor's.
+TENSOR_ONLY_METHODS = frozenset(
+    (
+        "size contiguous unsqueeze masked_fill masked_fill_ type_as expand_as view_as "
+        "index_select detach backward new dim numel permute bmm mm "
+        "narrow expand unbind requires_grad_ zero_ normal_ uniform_ fill_ index_fill_ masked_scatter_ "
+        "nelement"
+    ).split()
+)
+MODULE_SELF_METHODS = frozenset("cuda cpu to train eval double float half type share_memory".split())
+# Methods and functions with non-differentiable (boolean or index) results.
+COMPARISON_METHODS = frozenset("eq ne lt le gt ge".split())
+INDEX_METHODS = frozenset("argmax argmin nonzero".split())
+INTEGER_METHODS = frozenset("long int short byte char".split())
+# dtype of the legacy typed constructors
+CONSTRUCTOR_DTYPES = {
+    **{f"{p}{t}Tensor": d for p in ("torch.", "torch.cuda.") for t, d in (
+        ("Float", "float"), ("Double", "float"), ("Half", "float"), ("BFloat16", "float"),
+        ("Long", "int"), ("Int", "int"), ("Short", "int"), ("Char", "int"), ("Byte", "byte"), ("Bool", "bool"),
+    )},
+    "torch.Tensor": "float",
+}

@@ -145,7 +145,7 @@ class DataRule(ScopeTracking, LegacyTreeRule):
     @property
     def inf(self) -> TensorInference:
         if self._inf is None:
-            self._inf = self.ctx.analysis(TensorInference)
+            self._inf = self.ctx.shared(TensorInference)
         return self._inf
 
     def active(self) -> bool:

@@ -425,7 +425,7 @@ tensor never requires grad and is not modified in place through another alias).
 
     def _known_tensor(self, expr: cst.BaseExpression) -> bool:
         """Tensor inference (shared with the .data rules) says ``expr`` is a tensor."""
-        return self.ctx.analysis(TensorInference).kind(expr, self.scope_key) in TENSOR_KINDS
+        return self.ctx.shared(TensorInference).kind(expr, self.scope_key) in TENSOR_KINDS
 
     def _constructor_is_fresh(self, call: cst.Call) -> bool:
         args = [a for a in call.args if not a.keyword]

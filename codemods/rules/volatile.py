@@ -664,7 +664,7 @@ Fix safety: safe. The constant is exactly what the read returns today; only the 
         if id(original_node) in self.guards:
             self.note(original_node, "`x.volatile` is always False since torch 0.4 (the branch it guards is dead today; in 0.3 it ran): review by hand")
             return updated_node
-        if self.ctx.analysis(TensorInference).kind(original_node.value, self.scope_key) not in TENSOR_KINDS:
+        if self.ctx.shared(TensorInference).kind(original_node.value, self.scope_key) not in TENSOR_KINDS:
             self.note(original_node, "`.volatile` left unchanged: the object is not known to be a tensor (on a tensor it is always False since torch 0.4)")
             return updated_node
         self.edit(original_node, "`x.volatile` -> False (always False since torch 0.4)")

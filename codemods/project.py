@@ -1,0 +1,466 @@
+"""The project index: one cheap pass over every file of a run, so that what one module defines is
+understood where another module uses it.
+
+``ProjectIndex.build(files)`` parses each file with Python's ``ast`` (no libcst), names it as the
+interpreter would (the package root is the nearest folder above without ``__init__.py``), and
+summarises what its top-level names are: torch aliases it imports or re-exports (also through
+``from .x import *``), functions (what they return, a ``volatile``-style parameter), classes
+(``nn.Module`` subclasses and what ``forward`` returns, attributes set in ``__init__``, old-style
+autograd Functions), module-level values (a loss module, a tensor-type alias). It also records
+every call of a project function with the kinds of its arguments, so that a parameter whose every
+call site passes, say, an ``nn.NLLLoss()`` is known to hold one.
+
+Modules are summarised in import order (a module after those it imports); a cycle is cut
+arbitrarily, and a name that cannot be resolved is simply unknown. The index holds only compact
+summaries (no syntax trees), so it is cheap to send to worker processes. The results do not
+depend on the order of the files given.
+"""
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+
+from .imports import ImportTable, absolute_module, canonical
+from .semantic.kinds import (
+    BOTTOM, UNKNOWN, ClassRef, FunctionRef, Instance, Kind, Module, Ref, Sequence_, Tensor, TorchRef, Tuple_, join,
+)
+from .source import decode
+
+
+@dataclass
+class FunctionSummary:
+    params: List[str]
+    returns: Kind = UNKNOWN
+    # a ``to_var(x, volatile=False)``-style helper: (parameter name, positional index) or None
+    volatile_param: Optional[Tuple[str, int]] = None
+    volatile_always: bool = False
+
+
+@dataclass
+class ClassSummary:
+    bases: List[str]  # qualified names (project ones are ``pkg.mod.Class``)
+    is_module: bool = False
+    forward: Kind = UNKNOWN
+    attrs: Dict[str, Kind] = field(default_factory=dict)
+    methods: Dict[str, Kind] = field(default_factory=dict)
+    old_style_function: bool = False
+
+
+@dataclass
+class ModuleSummary:
+    name: str
+    path: str
+    package: bool
+    aliases: Dict[str, str] = field(default_factory=dict)  # local -> qualified (unambiguous imports)
+    stars: List[str] = field(default_factory=list)
+    defined: Set[str] = field(default_factory=set)  # names bound at module level otherwise
+    all_names: Optional[Tuple[str, ...]] = None  # ``__all__`` when it is a literal
+    functions: Dict[str, FunctionSummary] = field(default_factory=dict)
+    classes: Dict[str, ClassSummary] = field(default_factory=dict)
+    variables: Dict[str, Kind] = field(default_factory=dict)
+    imports_torch: bool = False
+
+
+def module_name_for(path: str) -> Tuple[str, bool, str]:
+    """(dotted module name, is a package ``__init__``, root folder) as the interpreter would name
+    the file when its root folder is on ``sys.path``."""
+    path = os.path.abspath(path)
+    folder, filename = os.path.split(path)
+    stem = filename[:-3] if filename.endswith(".py") else filename
+    package = stem == "__init__"
+    parts = [] if package else [stem]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        folder, pkg = os.path.split(folder)
+        parts.insert(0, pkg)
+        if not pkg:
+            break
+    return ".".join(parts) or stem, package, folder
+
+
+class ProjectIndex:
+    """Summaries of the project's modules, and the kinds passed at call sites of its functions."""
+
+    def __init__(self) -> None:
+        self.modules: Dict[str, ModuleSummary] = {}
+        self.by_path: Dict[str, str] = {}
+        # (module, function) -> [kind per parameter position], joined over every call site;
+        # ``None`` entries: some call site passes something unknown there
+        self.param_kinds: Dict[Tuple[str, str], List[Kind]] = {}
+        self.escaping: Set[Tuple[str, str]] = set()  # functions referenced other than by a call
+        self.stats: Dict[str, float] = {}
+        self.recording = False  # while call sites are recorded, parameters are not yet known
+
+    # -- queries --------------------------------------------------------------------------------------
+    def module_for_path(self, path: str) -> Optional[ModuleSummary]:
+        name = self.by_path.get(os.path.abspath(path))
+        return self.modules.get(name) if name else None
+
+    def has_module(self, name: str) -> bool:
+        return name in self.modules
+
+    def exports(self, module: str, name: str, _seen: Optional[Set[str]] = None) -> bool:
+        """``from module import *`` binds ``name``."""
+        summary = self.modules.get(module)
+        if summary is None:
+            return False
+        if summary.all_names is not None:
+            return name in summary.all_names
+        if name.startswith("_"):
+            return False
+        if name in summary.defined or name in summary.aliases:
+            return True
+        seen = (_seen or set()) | {module}
+        return any(star not in seen and self.exports(star, name, seen) for star in summary.stars)
+
+    def reexported(self, qualified: str, depth: int = 0) -> str:
+        """``pkg.imports.Variable`` -> ``torch.autograd.Variable`` when ``pkg.imports`` only
+        imported it; otherwise ``qualified`` itself."""
+        if depth > 20:
+            return qualified
+        module, _, name = qualified.rpartition(".")
+        while module and module not in self.modules:
+            # ``pkg.mod.Class.attr``: find the longest module prefix
+            module, _, head = module.rpartition(".")
+            name = head + "." + name
+        summary = self.modules.get(module)
+        if summary is None:
+            return qualified
+        head, _, rest = name.partition(".")
+        if head in summary.defined:
+            return qualified
+        target = summary.aliases.get(head)
+        if target is None:
+            for star in reversed(summary.stars):
+                if self.exports(star, head):
+                    target = f"{star}.{head}"
+                    break
+        if target is None:
+            return qualified
+        return self.reexported(canonical(target + ("." + rest if rest else "")), depth + 1)
+
+    def split(self, qualified: str) -> Optional[Tuple[ModuleSummary, str]]:
+        """(summary of the defining module, name inside it) for a project-qualified name."""
+        module, _, name = qualified.rpartition(".")
+        summary = self.modules.get(module)
+        if summary is None:
+            return None
+        return summary, name
+
+    def kind_of(self, qualified: str) -> Optional[Kind]:
+        found = self.split(qualified)
+        if found is None:
+            return None
+        summary, name = found
+        if name in summary.functions:
+            return FunctionRef(Ref(summary.name, name))
+        if name in summary.classes:
+            return ClassRef(Ref(summary.name, name))
+        if name in summary.variables:
+            return summary.variables[name]
+        return None
+
+    def is_module_class(self, qualified: str, _depth: int = 0) -> bool:
+        found = self.split(qualified)
+        if found is None or _depth > 20:
+            return False
+        summary, name = found
+        cls = summary.classes.get(name)
+        if cls is None:
+            return False
+        if cls.is_module:
+            return True
+        return any(b == "torch.nn.Module" or self.is_module_class(b, _depth + 1) for b in cls.bases)
+
+    def class_summary(self, ref: Ref) -> Optional[ClassSummary]:
+        summary = self.modules.get(ref.module)
+        return summary.classes.get(ref.qualname) if summary else None
+
+    def function_summary(self, ref: Ref) -> Optional[FunctionSummary]:
+        summary = self.modules.get(ref.module)
+        if summary is None:
+            return None
+        if "." in ref.qualname:  # a method: Class.method
+            return None
+        return summary.functions.get(ref.qualname)
+
+    def call_kind(self, kind: Kind) -> Optional[Kind]:
+        """The kind of calling a project function or class (or a module instance of one)."""
+        if isinstance(kind, FunctionRef):
+            f = self.function_summary(kind.ref)
+            return f.returns if f is not None else None
+        if isinstance(kind, ClassRef):
+            cls = self.class_summary(kind.ref)
+            if cls is None:
+                return None
+            if self.is_module_class(f"{kind.ref.module}.{kind.ref.qualname}"):
+                return Module(kind.ref, cls.forward, loss=kind.ref.qualname.endswith("Loss"))
+            return Instance(kind.ref)
+        if isinstance(kind, Module) and isinstance(kind.cls, Ref):
+            cls = self.class_summary(kind.cls)
+            return cls.forward if cls is not None else None
+        return None
+
+    def attr_kind(self, kind: Kind, attr: str) -> Optional[Kind]:
+        ref = kind.cls if isinstance(kind, (Module, Instance)) else None
+        if not isinstance(ref, Ref):
+            return None
+        cls = self.class_summary(ref)
+        if cls is None:
+            return None
+        return cls.attrs.get(attr)
+
+    def method_kind(self, kind: Kind, method: str) -> Optional[Kind]:
+        ref = kind.cls if isinstance(kind, (Module, Instance)) else None
+        if not isinstance(ref, Ref):
+            return None
+        cls = self.class_summary(ref)
+        return cls.methods.get(method) if cls is not None else None
+
+    def parameter_kind(self, module: str, function: str, index: int) -> Optional[Kind]:
+        if self.recording or (module, function) in self.escaping:
+            return None
+        kinds = self.param_kinds.get((module, function))
+        if kinds is None or index >= len(kinds):
+            return None
+        k = kinds[index]
+        return k if k is not None and k is not BOTTOM and k is not UNKNOWN else None
+
+    # -- building ------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, files: Iterable[Union[str, Tuple[str, Union[str, bytes]]]]) -> "ProjectIndex":
+        """Index ``files``: paths (read from disk) or (path, source) pairs. Files that cannot be
+        read or parsed are left out (the migration reports them)."""
+        import time
+
+        t0 = time.perf_counter()
+        index = cls()
+        parsed: Dict[str, Tuple[ast.Module, ModuleSummary]] = {}
+        for item in files:
+            path, source = (item, None) if isinstance(item, str) else item
+            try:
+                if source is None:
+                    with open(path, "rb") as fh:
+                        source = fh.read()
+                text = source
+                if isinstance(source, bytes):
+                    text, _, failure = decode(source)
+                    if failure or text is None:
+                        continue
+                tree = ast.parse(text)
+            except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            name, package, _ = module_name_for(path)
+            if name in index.modules:  # two roots with the same module name: keep the first
+                continue
+            summary = ModuleSummary(name, os.path.abspath(path), package)
+            index.modules[name] = summary
+            index.by_path[summary.path] = name
+            parsed[name] = (tree, summary)
+        t1 = time.perf_counter()
+        for name in sorted(parsed):
+            _summarise_imports(index, *parsed[name])
+        for name in _import_order(index, parsed):
+            _summarise(index, *parsed[name])
+        index.recording = True
+        for name in sorted(parsed):
+            _record_calls(index, *parsed[name])
+        index.recording = False
+        index.stats = {"files": len(parsed), "parse_s": t1 - t0, "total_s": time.perf_counter() - t0}
+        return index
+
+
+# -- summarising one module ---------------------------------------------------------------------------
+def _summarise_imports(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+    table = ImportTable(tree, summary.name, index, summary.package)
+    for local in table.module_level:
+        targets = table.aliases.get(local, set())
+        if len(targets) == 1 and local not in table.other_bindings:
+            summary.aliases[local] = next(iter(targets))
+    summary.stars = [s for s in table.star_modules if not s.startswith(".")]
+    for stmt in tree.body:
+        for node in _module_level_bindings(stmt):
+            summary.defined.add(node)
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
+            if isinstance(stmt.value, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts):
+                summary.all_names = tuple(e.value for e in stmt.value.elts)  # type: ignore[misc]
+    summary.defined -= set(summary.aliases)
+    summary.imports_torch = any(t == "torch" or t.startswith("torch.") for ts in table.aliases.values() for t in ts)
+
+
+def _module_level_bindings(stmt: ast.stmt) -> List[str]:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    out: List[str] = []
+    for node in ast.walk(stmt):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.append(node.id)
+    return out
+
+
+def _import_order(index: ProjectIndex, parsed: Dict[str, Tuple[ast.Module, ModuleSummary]]) -> List[str]:
+    deps: Dict[str, Set[str]] = {}
+    for name, (_, summary) in parsed.items():
+        targets = set(summary.stars) | {t.rsplit(".", 1)[0] for t in summary.aliases.values()} | set(summary.aliases.values())
+        deps[name] = {t for t in targets if t in parsed and t != name}
+    order: List[str] = []
+    state: Dict[str, int] = {}
+
+    def visit(n: str) -> None:
+        if state.get(n):
+            return
+        state[n] = 1
+        for d in sorted(deps[n]):
+            if not state.get(d):
+                visit(d)
+        state[n] = 2
+        order.append(n)
+
+    for n in sorted(parsed):
+        visit(n)
+    return order
+
+
+def _globalise(kind: Kind, module: str) -> Kind:
+    """Turn this-file references (module "") into project references."""
+    if isinstance(kind, FunctionRef) and kind.ref.module == "":
+        return FunctionRef(Ref(module, kind.ref.qualname))
+    if isinstance(kind, ClassRef) and kind.ref.module == "":
+        return ClassRef(Ref(module, kind.ref.qualname))
+    if isinstance(kind, Module):
+        cls = kind.cls
+        if isinstance(cls, str):
+            cls = Ref(module, cls)
+        elif isinstance(cls, Ref) and cls.module == "":
+            cls = Ref(module, cls.qualname)
+        return Module(cls, _globalise(kind.returns, module), kind.loss)
+    if isinstance(kind, Instance) and kind.cls.module == "":
+        return Instance(Ref(module, kind.cls.qualname))
+    if isinstance(kind, Tuple_):
+        return Tuple_(tuple(_globalise(k, module) for k in kind.items))
+    if isinstance(kind, Sequence_):
+        return Sequence_(_globalise(kind.item, module))
+    return kind
+
+
+def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+    from .semantic.model import FileAnalysis
+
+    analysis = FileAnalysis(tree, ImportTable(tree, summary.name, index, summary.package), index, summary.name)
+    inf, scopes = analysis.inference, analysis.scopes
+    root = scopes.root
+    for name, bindings in root.bindings.items():
+        if any(b.how in ("def", "class", "import") for b in bindings):
+            continue
+        summary.variables[name] = _globalise(inf.facts.get((id(root), name), UNKNOWN), summary.name)
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            scope = scopes.by_node.get(id(stmt))
+            if scope is None:
+                continue
+            f = FunctionSummary(list(scope.params), _globalise(inf.return_facts.get(id(scope), UNKNOWN), summary.name))
+            helper = analysis.volatile_helper(scope)
+            if helper is not None:
+                f.volatile_param, f.volatile_always = helper
+            summary.functions[stmt.name] = f
+        elif isinstance(stmt, ast.ClassDef):
+            info = scopes.classes.get(stmt.name)
+            if info is None:
+                continue
+            bases = []
+            for b in stmt.bases:
+                from .semantic.scopes import dotted
+
+                d = dotted(b)
+                q = analysis.resolver.qualified(d) if d else None
+                if q is None and isinstance(b, ast.Name) and b.id in scopes.classes:
+                    q = f"{summary.name}.{b.id}"
+                if q:
+                    bases.append(q)
+            cls = ClassSummary(bases, is_module=stmt.name in inf.module_classes)
+            cls.forward = _globalise(inf.forward_kind(stmt.name), summary.name) if cls.is_module else UNKNOWN
+            for attr in info.attrs:
+                cls.attrs[attr] = _globalise(inf.attr_facts.get((stmt.name, attr), UNKNOWN), summary.name)
+            for mname, mscope in info.methods.items():
+                cls.methods[mname] = _globalise(inf.return_facts.get(id(mscope), UNKNOWN), summary.name)
+            cls.old_style_function = analysis.is_old_style_function(stmt)
+            summary.classes[stmt.name] = cls
+
+
+def _record_calls(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+    """Join the argument kinds of every call of a project function (positional arguments)."""
+    from .semantic.model import FileAnalysis
+    from .semantic.scopes import dotted
+
+    analysis = FileAnalysis(tree, ImportTable(tree, summary.name, index, summary.package), index, summary.name)
+    inf, scopes = analysis.inference, analysis.scopes
+    called: Set[int] = set()
+    for scope in [scopes.root, *scopes.ordered]:
+        for call in scope.calls:
+            target = _callee(analysis, inf, call, scope, summary)
+            if target is None:
+                continue
+            called.add(id(call.func))
+            key, fsum = target
+            kinds = index.param_kinds.setdefault(key, [BOTTOM] * len(fsum.params))
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                index.escaping.add(key)
+                continue
+            passed: Dict[int, Kind] = {}
+            for i, a in enumerate(call.args):
+                passed[i] = _globalise(inf.kind(a, scope), summary.name)
+            for k in call.keywords:
+                if k.arg in fsum.params:
+                    passed[fsum.params.index(k.arg)] = _globalise(inf.kind(k.value, scope), summary.name)
+            for i in range(len(kinds)):
+                kinds[i] = join(kinds[i], passed.get(i, UNKNOWN))
+    # a function used as a value (a callback, stored, exported through __all__) has callers the
+    # index cannot see
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load) and id(node) not in called:
+            d = dotted(node)
+            if d is None:
+                continue
+            q = analysis.resolver.qualified(d)
+            if q is None and isinstance(node, ast.Name) and node.id in summary.functions:
+                q = f"{summary.name}.{node.id}"
+            if q:
+                found = index.split(q)
+                if found is not None and found[1] in found[0].functions:
+                    index.escaping.add((found[0].name, found[1]))
+
+
+def _callee(analysis, inf, call: ast.Call, scope, summary: ModuleSummary):
+    k = inf.kind(call.func, scope)
+    if isinstance(k, FunctionRef):
+        module = k.ref.module or summary.name
+        if "." in k.ref.qualname:
+            return None
+        target = index_function(analysis.project, module, k.ref.qualname)
+        if target is not None:
+            return (module, k.ref.qualname), target
+    return None
+
+
+def index_function(index: ProjectIndex, module: str, name: str) -> Optional[FunctionSummary]:
+    summary = index.modules.get(module)
+    return summary.functions.get(name) if summary else None
+
+
+def project_files(paths: Sequence[str]) -> List[str]:
+    """Every ``.py`` file under ``paths`` (for building an index outside the CLI)."""
+    out: List[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("__pycache__", "site-packages"))
+                out.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(".py"))
+        elif p.endswith(".py"):
+            out.append(p)
+    return out
+
+
+__all__ = ["ProjectIndex", "ModuleSummary", "FunctionSummary", "ClassSummary", "module_name_for", "project_files", "absolute_module", "TorchRef", "Tensor"]

@@ -1,0 +1,178 @@
+"""The per-file semantic model every rule queries (``ctx.analysis``).
+
+``FileAnalysis`` is the ``ast``-level part (scopes, bindings, kinds), also used by the project
+index to summarise modules. ``SemanticModel`` wraps it for rules, which hold libcst nodes: the
+engine's batched traversal tells it which scope the traversal is in (``ctx.scope_path``), and
+queries convert the libcst expression to ``ast`` (``cst2ast``) and evaluate it there.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+from typing import List, Optional, Tuple
+
+import libcst as cst
+
+from .. import torchapi as api
+from .cst2ast import Converter
+from .infer import Inference, Resolver
+from .kinds import UNKNOWN, Kind, Tensor
+from .scopes import ModuleScopes, Scope, collect, dotted
+
+_BUILTINS = set(dir(builtins))
+
+
+class ProjectResolver(Resolver):
+    def __init__(self, imports, project=None, module: Optional[str] = None):
+        self.imports = imports
+        self.project = project
+        self.module = module
+
+    def qualified(self, dotted_name: str) -> Optional[str]:
+        return self.imports.resolve_dotted(dotted_name)
+
+    def is_builtin(self, name: str) -> bool:
+        return name in _BUILTINS and name not in self.imports.other_bindings and name not in self.imports.aliases
+
+    def external(self, qualified: str) -> Optional[Kind]:
+        return self.project.kind_of(qualified) if self.project is not None else None
+
+    def call_external(self, kind: Kind, call: ast.Call, args) -> Optional[Kind]:
+        return self.project.call_kind(kind) if self.project is not None else None
+
+    def attr_external(self, kind: Kind, attr: str) -> Optional[Kind]:
+        return self.project.attr_kind(kind, attr) if self.project is not None else None
+
+    def method_external(self, kind: Kind, method: str) -> Optional[Kind]:
+        return self.project.method_kind(kind, method) if self.project is not None else None
+
+    def is_module_class(self, qualified: str) -> bool:
+        return self.project.is_module_class(qualified) if self.project is not None else False
+
+    def param_kind(self, function: str, index: int) -> Optional[Kind]:
+        if self.project is None or self.module is None:
+            return None
+        return self.project.parameter_kind(self.module, function, index)
+
+
+class FileAnalysis:
+    """Scopes and kinds of one module's ``ast``."""
+
+    def __init__(self, tree: ast.Module, imports, project=None, module: Optional[str] = None):
+        self.tree = tree
+        self.imports = imports
+        self.project = project
+        self.module = module
+        self.scopes: ModuleScopes = collect(tree)
+        self.resolver = ProjectResolver(imports, project, module)
+        self.inference = Inference(self.scopes, self.resolver)
+
+    def qualified(self, node: ast.AST) -> Optional[str]:
+        d = dotted(node)
+        return self.resolver.qualified(d) if d else None
+
+    def volatile_helper(self, scope: Scope) -> Optional[Tuple[Optional[Tuple[str, int]], bool]]:
+        """``def to_var(x, volatile=False): ... return Variable(x, volatile=volatile)``: (the
+        forwarded parameter and its positional index, False); always-volatile helpers: (None, True)."""
+        if scope.kind != "function" or not scope.returns:
+            return None
+        found = None
+        for r in scope.returns:
+            if not isinstance(r, ast.Call) or self.qualified(r.func) != api.VARIABLE:
+                return None
+            flag = next((k.value for k in r.keywords if k.arg == "volatile"), None)
+            if flag is None and len(r.args) >= 3:
+                flag = r.args[2]
+            if flag is None:
+                return None
+            if isinstance(flag, ast.Name) and flag.id in scope.params:
+                params = scope.params
+                offset = 1 if scope.self_name else 0
+                this = ((flag.id, params.index(flag.id) - offset), False)
+            elif isinstance(flag, ast.Constant) and flag.value is True:
+                this = (None, True)
+            else:
+                return None
+            if found is not None and found != this:
+                return None
+            found = this
+        return found
+
+    def is_old_style_function(self, node: ast.ClassDef) -> bool:
+        """A subclass of ``torch.autograd.Function`` whose ``forward`` is an instance method."""
+        if not any(self.qualified(b) == "torch.autograd.Function" for b in node.bases):
+            return False
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef) and stmt.name == "forward":
+                return not any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in stmt.decorator_list)
+        return False
+
+
+_SCOPE_KINDS = {
+    cst.FunctionDef: "function", cst.ClassDef: "class", cst.Lambda: "lambda",
+    cst.ListComp: "comp", cst.SetComp: "comp", cst.DictComp: "comp", cst.GeneratorExp: "comp",
+}
+SCOPE_NODES = tuple(_SCOPE_KINDS)
+
+
+class SemanticModel:
+    """What rules ask: the scope the traversal is in, and the kind of a libcst expression."""
+
+    def __init__(self, ctx):
+        module = None
+        if ctx.project is not None:
+            summary = ctx.project.module_for_path(ctx.path)
+            module = summary.name if summary else None
+        self.ctx = ctx
+        self.file = FileAnalysis(ctx.tree, ctx.imports, ctx.project, module)
+        self.scopes = self.file.scopes
+        self.inference = self.file.inference
+        self.convert = Converter()
+        self.broken = False
+
+    # -- scopes ---------------------------------------------------------------------------------------
+    @property
+    def scope(self) -> Scope:
+        """The innermost scope at the traversal's position (at a def's own hooks: its body's)."""
+        path = self.ctx.scope_path
+        if not path or self.broken:
+            return self.scopes.root
+        index = path[-1]
+        ordered = self.scopes.ordered
+        return ordered[index] if index < len(ordered) else self.scopes.root
+
+    def check_scope(self, node: cst.CSTNode, index: int) -> None:
+        """Called by the engine for the index-th scope node met: it must be the same scope."""
+        ordered = self.scopes.ordered
+        if index >= len(ordered):
+            self.broken = True
+            return
+        scope = ordered[index]
+        if scope.kind != _SCOPE_KINDS.get(type(node)):
+            self.broken = True
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and scope.name != node.name.value:
+            self.broken = True
+
+    # -- kinds ----------------------------------------------------------------------------------------
+    def kind(self, expr: cst.CSTNode, scope: Optional[Scope] = None) -> Kind:
+        if self.broken:
+            return UNKNOWN
+        return self.inference.kind(self.convert(expr), scope or self.scope)
+
+    def tensor(self, expr: cst.CSTNode, scope: Optional[Scope] = None) -> Optional[Tensor]:
+        k = self.kind(expr, scope)
+        return k if isinstance(k, Tensor) else None
+
+    def lookup(self, name: str, scope: Optional[Scope] = None) -> Kind:
+        return UNKNOWN if self.broken else self.inference.lookup(name, scope or self.scope)
+
+    def bindings(self, name: str, scope: Optional[Scope] = None) -> List:
+        """The bindings of ``name`` in the scope that defines it (innermost first)."""
+        current: Optional[Scope] = scope or self.scope
+        first = True
+        while current is not None:
+            if (current.kind != "class" or first) and name in current.bindings:
+                return current.bindings[name]
+            first = False
+            current = current.parent
+        return []
