@@ -36,6 +36,8 @@ class FunctionSummary:
     # a ``to_var(x, volatile=False)``-style helper: (parameter name, positional index) or None
     volatile_param: Optional[Tuple[str, int]] = None
     volatile_always: bool = False
+    # every call in the project: (calling module, number of positional arguments, keyword names)
+    call_sites: List[Tuple[str, int, Tuple[str, ...]]] = field(default_factory=list)
 
 
 @dataclass
@@ -217,6 +219,11 @@ class ProjectIndex:
             return None
         cls = self.class_summary(ref)
         return cls.methods.get(method) if cls is not None else None
+
+    def sees_every_call(self, module: str, function: str) -> bool:
+        """Every use of the function in the project is a plain call (none passes it on, none
+        uses ``*args``/``**kwargs``), so its call sites are all known to the index."""
+        return (module, function) not in self.escaping
 
     def parameter_kind(self, module: str, function: str, index: int) -> Optional[Kind]:
         if self.recording or (module, function) in self.escaping:
@@ -405,6 +412,7 @@ def _record_calls(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary)
                 continue
             called.add(id(call.func))
             key, fsum = target
+            fsum.call_sites.append((summary.name, len(call.args), tuple(k.arg or "**" for k in call.keywords)))
             kinds = index.param_kinds.setdefault(key, [BOTTOM] * len(fsum.params))
             if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
                 index.escaping.add(key)

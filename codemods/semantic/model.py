@@ -129,6 +129,7 @@ class SemanticModel:
         self.inference = self.file.inference
         self.convert = Converter()
         self.broken = False
+        self._scope_map: Optional[dict] = None
 
     # -- scopes ---------------------------------------------------------------------------------------
     @property
@@ -152,6 +153,30 @@ class SemanticModel:
             self.broken = True
         elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and scope.name != node.name.value:
             self.broken = True
+
+    def scope_of(self, node: cst.CSTNode) -> Optional[Scope]:
+        """The scope a ``def``/``class``/``lambda``/comprehension node of the *original* module
+        opens (for rules that analyse the whole module before the traversal reaches it)."""
+        if self._scope_map is None:
+            found: List[cst.CSTNode] = []
+
+            class Collect(cst.CSTVisitor):
+                def on_visit(self, n):
+                    if isinstance(n, SCOPE_NODES):
+                        found.append(n)
+                    return True
+
+            self.ctx.module.visit(Collect())
+            ordered = self.scopes.ordered
+            ok = len(found) == len(ordered) and all(
+                _SCOPE_KINDS[type(n)] == s.kind and (not isinstance(n, (cst.FunctionDef, cst.ClassDef)) or n.name.value == s.name)
+                for n, s in zip(found, ordered)
+            )
+            self._scope_map = {id(n): s for n, s in zip(found, ordered)} if ok else {}
+            self._scope_nodes = found  # keep them alive: ids stay unique
+        if isinstance(node, cst.Module):
+            return self.scopes.root
+        return self._scope_map.get(id(node))
 
     # -- kinds ----------------------------------------------------------------------------------------
     def kind(self, expr: cst.CSTNode, scope: Optional[Scope] = None) -> Kind:
