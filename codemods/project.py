@@ -38,6 +38,8 @@ class FunctionSummary:
     volatile_always: bool = False
     # every call in the project: (calling module, number of positional arguments, keyword names)
     call_sites: List[Tuple[str, int, Tuple[str, ...]]] = field(default_factory=list)
+    # the literal default of ``volatile_param`` (True/False/None), or "?" when it is not a literal
+    volatile_default: object = "?"
 
 
 @dataclass
@@ -93,6 +95,7 @@ class ProjectIndex:
         self.escaping: Set[Tuple[str, str]] = set()  # functions referenced other than by a call
         self.stats: Dict[str, float] = {}
         self.recording = False  # while call sites are recorded, parameters are not yet known
+        self.unparsed: List[str] = []  # files given to ``build`` that could not be read or parsed
 
     # -- queries --------------------------------------------------------------------------------------
     def module_for_path(self, path: str) -> Optional[ModuleSummary]:
@@ -257,6 +260,7 @@ class ProjectIndex:
                         continue
                 tree = ast.parse(text)
             except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+                index.unparsed.append(os.path.abspath(path))
                 continue
             name, package, _ = module_name_for(path)
             if name in index.modules:  # two roots with the same module name: keep the first
@@ -372,6 +376,7 @@ def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) ->
             helper = analysis.volatile_helper(scope)
             if helper is not None:
                 f.volatile_param, f.volatile_always = helper
+                f.volatile_default = _param_default(stmt, f.volatile_param[0]) if f.volatile_param else "?"
             summary.functions[stmt.name] = f
         elif isinstance(stmt, ast.ClassDef):
             info = scopes.classes.get(stmt.name)
@@ -451,6 +456,18 @@ def _callee(analysis, inf, call: ast.Call, scope, summary: ModuleSummary):
         if target is not None:
             return (module, k.ref.qualname), target
     return None
+
+
+def _param_default(node: ast.FunctionDef, param: str) -> object:
+    """The literal default (True/False/None) of a parameter, "?" otherwise (or without one)."""
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults = dict(zip([a.arg for a in positional][len(positional) - len(args.defaults):], args.defaults))
+    defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+    d = defaults.get(param)
+    if isinstance(d, ast.Constant) and (d.value is None or isinstance(d.value, bool)):
+        return d.value
+    return "?"
 
 
 def index_function(index: ProjectIndex, module: str, name: str) -> Optional[FunctionSummary]:
