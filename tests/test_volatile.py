@@ -1,23 +1,36 @@
-"""TU010/TU011: migrated programs are executed under torch 2.13 and compared with 0.3 semantics."""
+"""TU010/TU011: migrated programs are executed under torch 2.13 and compared with 0.3 semantics.
+
+The reference is the program as it ran on torch <= 0.3: results computed from volatile inputs
+carried no graph and no gradient. Regions whose data flow is complete are applied by default
+(restoring); regions whose values leave them need ``unsafe=True``.
+"""
 import ast
+import os
 import textwrap
 import warnings
+from pathlib import Path
 
 import pytest
 
-from torchupgrade.codemods import migrate
+from torchupgrade.codemods import FixClass, migrate
+from torchupgrade.codemods.project import ProjectIndex
+from torchupgrade.codemods.rules.volatile import VolatileNoGrad
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("TORCHUPGRADE_CORPUS", os.path.expanduser("~/.cache/torchupgrade-corpus"))) / "src"
+
 
 def convert(src, unsafe=True, select=("TU010", "TU011", "TU001")):
     src = textwrap.dedent(src).lstrip("\n")
-    result = migrate(src, select=list(select), unsafe=unsafe)
+    result = migrate(src, select=list(select) if select else None, unsafe=unsafe)
     assert result.failure is None, result.failure
     ast.parse(result.new_source)
-    again = migrate(result.new_source, select=list(select), unsafe=unsafe)
+    again = migrate(result.new_source, select=list(select) if select else None, unsafe=unsafe)
     assert again.new_source == result.new_source, "not idempotent"
+    assert_no_training_in_regions(result.new_source, src)
     return result
 
 
@@ -31,6 +44,86 @@ def run(code, **ns):
 def model():
     torch.manual_seed(0)
     return nn.Linear(3, 2)
+
+
+# -- no region the tool makes holds a training call ---------------------------------------------------
+def _no_grad_item(node) -> bool:
+    f = node.func if isinstance(node, ast.Call) else node
+    return ast.unparse(f).endswith(("no_grad", "set_grad_enabled"))
+
+
+def _regions(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With) and any(_no_grad_item(i.context_expr) for i in node.items):
+            yield node
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(_no_grad_item(d) for d in node.decorator_list):
+            yield node
+
+
+def training_calls(region) -> list:
+    found = []
+    for stmt in region.body:
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
+                f = sub.func
+                if f.attr in ("backward", "zero_grad") or f.attr == "step" and not (isinstance(f.value, ast.Name) and f.value.id == "self"):
+                    found.append(ast.unparse(sub))
+                if f.attr == "grad" and ast.unparse(f.value).endswith("autograd"):
+                    found.append(ast.unparse(sub))
+    return found
+
+
+def assert_no_training_in_regions(new_source, old_source=""):
+    """Every no-grad region the tool added is free of backward()/step()/zero_grad()."""
+    try:
+        before = {ast.dump(r) for r in _regions(ast.parse(old_source))} if old_source else set()
+    except SyntaxError:
+        before = set()
+    for region in _regions(ast.parse(new_source)):
+        if ast.dump(region) in before:
+            continue
+        assert not training_calls(region), f"a region the tool made holds {training_calls(region)}"
+
+
+# -- evaluation code: regions by default --------------------------------------------------------------
+VALIDATE_METRICS = """
+import torch
+from torch.autograd import Variable
+
+def validate(net, loader, criterion):
+    net.eval()
+    total, correct, loss_sum = 0, 0, 0.0
+    for x, y in loader:
+        x, y = Variable(x, volatile=True), Variable(y, volatile=True)
+        out = net(x)
+        loss_sum += criterion(out, y).item()
+        pred = out.data.max(1)[1]
+        correct += (pred == y.data).sum().item()
+        total += y.size(0)
+    GRAD["inside"] = out.requires_grad
+    return correct / total, loss_sum
+"""
+
+
+def test_validate_is_decorated_by_default_and_runs_without_graph():
+    r = convert(VALIDATE_METRICS, unsafe=False)
+    code = r.new_source
+    assert "volatile" not in code
+    assert "@torch.no_grad()\ndef validate" in code
+    assert all(e.fix_class is FixClass.RESTORING for e in r.edits if e.rule == "TU010")
+    grad = {}
+    ns = run(code, GRAD=grad)
+    torch.manual_seed(3)
+    loader = [(torch.randn(4, 3), torch.randint(0, 2, (4,))) for _ in range(3)]
+    acc, loss = ns["validate"](model(), loader, nn.CrossEntropyLoss())
+    assert grad["inside"] is False
+    assert torch.is_grad_enabled()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        legacy = {}
+        legacy_acc, legacy_loss = run(textwrap.dedent(VALIDATE_METRICS), GRAD=legacy)["validate"](model(), loader, nn.CrossEntropyLoss())
+    assert legacy["inside"] is True  # the unmigrated code builds a graph today
+    assert (acc, loss) == (legacy_acc, legacy_loss)
 
 
 EVAL_LOOP = """
@@ -49,7 +142,7 @@ def evaluate(net, loader):
 """
 
 
-def test_eval_loop_runs_without_graph():
+def test_returned_volatile_values_need_unsafe_and_run_without_graph():
     r = convert(EVAL_LOOP)
     assert "volatile" not in r.new_source
     ns = run(r.new_source)
@@ -57,7 +150,6 @@ def test_eval_loop_runs_without_graph():
     outs, loss = ns["evaluate"](model(), loader)
     assert not outs.requires_grad and not loss.requires_grad
     assert torch.is_grad_enabled()
-    # values unchanged compared with the legacy program
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         legacy = run(textwrap.dedent(EVAL_LOOP))["evaluate"](model(), loader)
@@ -65,10 +157,13 @@ def test_eval_loop_runs_without_graph():
     assert torch.equal(outs, legacy[0].detach())
 
 
-def test_default_mode_leaves_volatile_with_note():
+def test_default_mode_notes_an_escaping_region_and_never_half_migrates_a_tuple():
     r = convert(EVAL_LOOP, unsafe=False)
-    assert "volatile=True" in r.new_source
+    assert "no_grad" not in r.new_source
     assert any(n.rule == "TU010" and "no_grad" in n.message and "--unsafe" in n.message for n in r.notes)
+    # `x, y = Variable(x, volatile=True), y` must not happen: the statement migrates whole
+    assert "Variable(x, volatile=True), y" not in r.new_source
+    assert "Variable(" not in r.new_source
 
 
 VALIDATE = """
@@ -93,7 +188,6 @@ def test_validate_with_early_return():
     r = convert(VALIDATE)
     code = r.new_source
     assert "volatile" not in code
-    # the early return stays outside any region
     tree = ast.parse(code)
     fn = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "validate"][0]
     assert isinstance(fn.body[0], ast.If) or fn.decorator_list
@@ -120,7 +214,7 @@ train_out = net(Variable(data))
 
 
 def test_module_level_script():
-    r = convert(SCRIPT)
+    r = convert(SCRIPT, unsafe=False)
     assert "with torch.no_grad():" in r.new_source
     ns = run(r.new_source)
     assert not ns["pred"].requires_grad and not ns["score"].requires_grad
@@ -209,7 +303,7 @@ def test(net, batches):
     outs = []
     for b in batches:
         images = to_var(b, volatile=True)
-        outs.append(net(images))
+        outs.append(net(images).data)
     return outs
 
 def train_step(net, b):
@@ -221,7 +315,7 @@ if __name__ == "__main__":
 
 
 def test_to_var_helper_in_script():
-    r = convert(TO_VAR)
+    r = convert(TO_VAR, unsafe=False)
     code = r.new_source
     assert "volatile" not in code
     assert "def to_var(x):" in code
@@ -233,14 +327,46 @@ def test_to_var_helper_in_script():
 
 
 def test_to_var_helper_in_library_keeps_signature():
-    r = convert(TO_VAR.replace('if __name__ == "__main__":\n    pass\n', ""))
+    r = convert(TO_VAR.replace('if __name__ == "__main__":\n    pass\n', ""), unsafe=False)
     code = r.new_source
     assert "def to_var(x, volatile=False):" in code
-    assert any("kept so callers elsewhere keep working" in n.message for n in r.notes)
-    ns = run(code)
+    assert "return Variable(x, volatile=volatile)" in code  # still a helper for a project-wide run
+    assert "to_var(b)" in code  # the migrated call site dropped its keyword flag
+    assert any(n.key == "helper_param_kept" and "the parameter is kept" in n.message for n in r.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ns = {}
+        exec(code, ns)
     net = model()
     assert not ns["test"](net, [torch.randn(2, 3)])[0].requires_grad
     assert ns["to_var"](torch.randn(2), volatile=True) is not None  # external callers still work
+
+
+def test_nested_helper_gets_an_edit_or_a_note():
+    src = """
+    import torch
+    from torch.autograd import Variable
+
+    def evaluate(net, batches):
+        def var(a):
+            return Variable(a, volatile=True)
+        return [net(var(b)).data for b in batches]
+
+    def other(net, xs):
+        def var(a):
+            return Variable(a, volatile=True)
+        return list(map(var, xs))
+    """
+    r = convert(src, unsafe=False)
+    lines = r.new_source.splitlines()
+    tu010 = {e.line for e in r.edits if e.rule == "TU010"} | {n.line for n in r.notes if n.rule == "TU010"}
+    for i, line in enumerate(textwrap.dedent(src).lstrip("\n").splitlines(), 1):
+        if "volatile=True" in line:
+            assert i in tu010 or any(abs(i - j) <= 1 for j in tu010), f"line {i} has neither an edit nor a note"
+    ns = run(r.new_source) if "volatile" not in r.new_source else None
+    if ns is not None:
+        assert not ns["evaluate"](model(), [torch.randn(2, 3)])[0].requires_grad
+    assert any(n.key == "helper_kept" for n in r.notes)  # `var` passed to map: its callers are unknown
 
 
 DQN = """
@@ -261,8 +387,9 @@ def optimize(net, s, a, r, s2, gamma):
 """
 
 
-def test_dqn_target_network_gradients_match_03():
-    r = convert(DQN)
+@pytest.mark.parametrize("unsafe", [False, True], ids=["default", "unsafe"])
+def test_dqn_target_network_gradients_match_03_bitwise(unsafe):
+    r = convert(DQN, unsafe=unsafe)
     code = r.new_source
     assert "volatile" not in code
     torch.manual_seed(1)
@@ -281,7 +408,8 @@ def test_dqn_target_network_gradients_match_03():
     nv = torch.zeros(8)
     nv[mask] = ref_net(s2[mask]).max(1)[0].detach()
     torch.nn.functional.smooth_l1_loss(q, r_ + 0.9 * nv).backward()
-    assert torch.allclose(migrated, ref_net.weight.grad)
+    assert torch.equal(migrated, ref_net.weight.grad)
+    assert torch.equal(net.bias.grad, ref_net.bias.grad)
 
     # the legacy code run as-is on modern torch leaks gradient through the target branch
     leak_net = model()
@@ -305,7 +433,7 @@ def test_c02b_pattern():
         loss.backward()
         return nxt
     """
-    r = convert(src)
+    r = convert(src, unsafe=False)
     net = model()
     s, s2 = torch.randn(8, 3), torch.randn(8, 3)
     nxt = run(r.new_source)["step"](net, s, s2)
@@ -314,7 +442,7 @@ def test_c02b_pattern():
     ref.zero_grad()
     q = ref(s).max(1)[0]
     ((q - 0.9 * ref(s2).max(1)[0].detach()) ** 2).mean().backward()
-    assert torch.allclose(net.weight.grad, ref.weight.grad)
+    assert torch.equal(net.weight.grad, ref.weight.grad)
 
 
 def test_file_without_import_torch():
@@ -405,7 +533,7 @@ def test_volatile_reaching_backward_is_left_with_note():
     """
     r = convert(src)
     assert "volatile=True" in r.new_source
-    assert any("backward" in n.message for n in r.notes)
+    assert any(n.key == "backward" for n in r.notes)
 
 
 def test_volatile_false_and_reads():
@@ -427,6 +555,7 @@ def test_volatile_false_and_reads():
     assert "if var.volatile:" in code  # control flow: note only
     assert "volatile=var.volatile" not in code and "False, False" not in code
     assert any(n.rule == "TU011" for n in r.notes)
+    assert not any(e.rule == "TU011" for e in r.edits)  # TU010 drops `volatile=var.volatile`, TU011 does not edit it too
     known = convert("import torch\nv = torch.zeros(2)\nflag = v.volatile\n", unsafe=False).new_source
     assert "flag = False" in known
 
@@ -463,10 +592,8 @@ def test_stray_volatile_false_statement_removed_safely():
 
 
 def test_example_script_migrates_and_runs():
-    import pathlib
-
-    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "volatile_eval.py"
-    r = convert(path.read_text())
+    path = ROOT / "examples" / "volatile_eval.py"
+    r = convert(path.read_text(), unsafe=False)
     assert "volatile=" not in r.new_source and ".volatile" not in r.new_source
     ns = run(r.new_source, __name__="__main__")
     assert ns["RESULTS"]["eval_requires_grad"] is False
@@ -474,12 +601,13 @@ def test_example_script_migrates_and_runs():
     assert ns["RESULTS"]["target_requires_grad"] is False
 
 
-def test_elif_branches_get_one_region_each():
+def test_elif_branches():
     src = """
     import torch
     from torch.autograd import Variable
 
-    def f(net, x, mode):
+    def f(net, x, mode, log):
+        log.flush_all()
         v = Variable(x, volatile=True)
         if mode == 1:
             out = net(v)
@@ -487,10 +615,310 @@ def test_elif_branches_get_one_region_each():
             out = net(v) * 2
         else:
             raise ValueError(mode)
-        return out
+        return out.data
     """
-    r = convert(src)
+    r = convert(src, unsafe=False)
     assert r.new_source.count("with torch.no_grad():") == 2
     assert "with torch.no_grad():\n            with" not in r.new_source
     ns = run(r.new_source)
-    assert not ns["f"](model(), torch.randn(2, 3), 2).requires_grad
+    assert not ns["f"](model(), torch.randn(2, 3), 2, _Log()).requires_grad
+
+
+# -- the shape of regions -------------------------------------------------------------------------
+def test_region_around_the_whole_loop_and_not_its_neutral_edges():
+    src = """
+    import torch
+    from torch.autograd import Variable
+
+    def test(net, loader, log):
+        meter = log.meter()
+        net.eval()
+        correct = 0
+        for x, y in loader:
+            x = Variable(x, volatile=True)
+            out = net(x)
+            correct += out.data.max(1)[1].eq(y).sum()
+        log.save(correct)
+    """
+    r = convert(src, unsafe=False, select=("TU010",))
+    assert r.new_source.count("with torch.no_grad():") == 1
+    assert "        with torch.no_grad():\n            for x, y in loader:" not in r.new_source
+    assert "    with torch.no_grad():\n        for x, y in loader:\n" in r.new_source
+    assert "    correct = 0\n    with torch.no_grad()" in r.new_source  # counters stay outside
+    assert "    log.save(correct)" in r.new_source  # unknown calls stay outside
+
+
+def test_backslash_continuation_comments_and_blank_lines_survive():
+    src = (
+        "import torch\n"
+        "from torch.autograd import Variable\n"
+        "\n"
+        "def run(net, x, opt):\n"
+        "    v = Variable(x, volatile=True)\n"
+        "    # the forward pass\n"
+        "    h = net(v) + \\\n"
+        "        net(v * 2)  # twice\n"
+        "\n"
+        "    s = (h.sum() +\n"
+        "  h.mean())\n"
+        "    opt.zero_grad()\n"
+        "    return s.data\n"
+    )
+    r = migrate(src, select=["TU010"])
+    assert r.new_source == (
+        "import torch\n"
+        "from torch.autograd import Variable\n"
+        "\n"
+        "def run(net, x, opt):\n"
+        "    v = Variable(x)\n"
+        "    # the forward pass\n"
+        "    with torch.no_grad():\n"
+        "        h = net(v) + \\\n"
+        "            net(v * 2)  # twice\n"
+        "\n"
+        "        s = (h.sum() +\n"
+        "      h.mean())\n"
+        "    opt.zero_grad()\n"
+        "    return s.data\n"
+    )
+    again = migrate(r.new_source, select=["TU010"])
+    assert again.new_source == r.new_source
+
+
+def test_no_region_holds_a_training_call_in_examples():
+    for ex in VolatileNoGrad.examples:
+        r = migrate(ex.before_code, select=["TU010", *ex.also], unsafe=ex.unsafe)
+        assert_no_training_in_regions(r.new_source, ex.before_code)
+        r = migrate(ex.before_code, unsafe=True)  # every rule
+        assert_no_training_in_regions(r.new_source, ex.before_code)
+
+
+def test_training_code_next_to_a_volatile_forward_never_gets_a_region_around_it():
+    src = """
+    import torch
+    from torch.autograd import Variable
+
+    def train(net, opt, loader, crit):
+        for x, y in loader:
+            baseline = net(Variable(x, volatile=True)).data
+            out = net(Variable(x))
+            loss = crit(out, Variable(y)) - baseline.mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    """
+    r = convert(src, unsafe=True)
+    assert "with torch.no_grad():\n            baseline" in r.new_source
+
+
+# -- the idempotence defect (issue 11, defect 10) ---------------------------------------------------
+@pytest.mark.parametrize("unsafe", [False, True], ids=["default", "unsafe"])
+def test_one_run_reaches_the_fixed_point_with_data_rewritten_to_detach(unsafe):
+    src = "from torch.autograd import Variable\n\ndef f(prev_out, project):\n    sampled = project(Variable(prev_out, volatile=True).data)\n    return sampled\n"
+    first = migrate(src, unsafe=unsafe)
+    second = migrate(first.new_source, unsafe=unsafe)
+    assert second.new_source == first.new_source
+    assert "no_grad" not in first.new_source  # `.data` is a plain value in 0.3: no region
+    assert "volatile" not in first.new_source
+
+
+# -- helpers of other modules (project index) ----------------------------------------------------------
+def _project(tmp_path, files):
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n"))
+    paths = sorted(str(p) for p in tmp_path.rglob("*.py"))
+    index = ProjectIndex.build(paths)
+    out = {}
+    for path in paths:
+        src = Path(path).read_text()
+        r = migrate(src, path=path, project=index, select=["TU010"])
+        assert r.failure is None, r.failure
+        again = migrate(r.new_source, path=path, project=index, select=["TU010"])
+        assert again.new_source == r.new_source, f"{path}: not idempotent"
+        assert_no_training_in_regions(r.new_source, src)
+        out[os.path.relpath(path, tmp_path)] = r
+    return out
+
+
+UTILS = """
+import torch
+from torch.autograd import Variable
+
+
+def to_var(x, volatile=False):
+    if torch.cuda.is_available():
+        x = x.cuda()
+    return Variable(x, volatile=volatile)
+"""
+
+EVALUATE = """
+from pkg.utils import to_var
+from pkg import utils
+
+
+def evaluate(net, batches):
+    correct = 0
+    for x, y in batches:
+        out = net(to_var(x, volatile=True))
+        correct += (out.data.max(1)[1] == y).sum()
+    return correct
+
+
+def predict(net, x):
+    return net(utils.to_var(x, True)).data
+"""
+
+TRAIN = """
+from .utils import to_var
+
+
+def step(net, opt, x, y):
+    loss = ((net(to_var(x)) - to_var(y)) ** 2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+"""
+
+
+def _load(tmp_path, results, monkeypatch):
+    for rel, r in results.items():
+        (tmp_path / rel).write_text(r.new_source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    for mod in [m for m in list(__import__("sys").modules) if m == "pkg" or m.startswith("pkg.")]:
+        del __import__("sys").modules[mod]
+    return importlib.import_module("pkg.evaluate"), importlib.import_module("pkg.train")
+
+
+def test_cross_module_helper_moves_the_region_and_loses_its_parameter(tmp_path, monkeypatch):
+    out = _project(tmp_path, {"pkg/__init__.py": "", "pkg/utils.py": UTILS, "pkg/evaluate.py": EVALUATE, "pkg/train.py": TRAIN})
+    ev, utils = out[os.path.join("pkg", "evaluate.py")], out[os.path.join("pkg", "utils.py")]
+    assert "@torch.no_grad()\ndef evaluate" in ev.new_source and "@torch.no_grad()\ndef predict" in ev.new_source
+    assert "to_var(x))" in ev.new_source and "utils.to_var(x))" in ev.new_source
+    assert "def to_var(x):" in utils.new_source and "volatile" not in utils.new_source
+    assert not out[os.path.join("pkg", "train.py")].changed
+    evaluate, train = _load(tmp_path, out, monkeypatch)
+    net = model()
+    batches = [(torch.randn(4, 3), torch.randint(0, 2, (4,)))]
+    assert isinstance(evaluate.evaluate(net, batches), torch.Tensor)
+    assert not evaluate.predict(net, torch.randn(2, 3)).requires_grad
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    assert train.step(net, opt, torch.randn(2, 3), torch.randn(2, 2)).requires_grad
+
+
+def test_cross_module_helper_keeps_its_parameter_when_a_call_site_is_not_migrated(tmp_path, monkeypatch):
+    broken = TRAIN.replace("loss = ((net(to_var(x))", "loss = ((net(to_var(x, volatile=True))")  # reaches backward()
+    out = _project(tmp_path, {"pkg/__init__.py": "", "pkg/utils.py": UTILS, "pkg/evaluate.py": EVALUATE, "pkg/train.py": broken})
+    utils, ev, tr = (out[os.path.join("pkg", f)] for f in ("utils.py", "evaluate.py", "train.py"))
+    assert "def to_var(x, volatile=False):" in utils.new_source
+    assert any(n.key == "helper_param_kept" and "pkg.train" in n.message for n in utils.notes)
+    # the migrated call sites: the keyword flag goes, the positional one stays (never shifted)
+    assert "net(to_var(x))" in ev.new_source and "utils.to_var(x, True)" in ev.new_source
+    assert any(n.key == "arg_kept" for n in ev.notes)
+    assert "to_var(x, volatile=True)" in tr.new_source and any(n.key == "backward" for n in tr.notes)
+    evaluate, _ = _load(tmp_path, out, monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert not evaluate.predict(model(), torch.randn(2, 3)).requires_grad
+
+
+def test_cross_module_helper_keeps_its_parameter_for_a_positional_flag_before_others(tmp_path):
+    utils = UTILS.replace("def to_var(x, volatile=False):", "def to_var(x, volatile=False, cuda=True):")
+    caller = """
+    from pkg.utils import to_var
+
+
+    def predict(net, x):
+        return net(to_var(x, True, False)).data
+
+
+    def score(net, x):
+        return net(to_var(x, volatile=True)).data.max()
+    """
+    out = _project(tmp_path, {"pkg/__init__.py": "", "pkg/utils.py": utils, "pkg/caller.py": caller})
+    u, c = out[os.path.join("pkg", "utils.py")], out[os.path.join("pkg", "caller.py")]
+    assert "def to_var(x, volatile=False, cuda=True):" in u.new_source
+    assert any("positionally before other arguments" in n.message for n in u.notes)
+    assert "to_var(x, True, False)" in c.new_source and "to_var(x))" in c.new_source
+    assert c.new_source.count("@torch.no_grad()") == 2
+    assert any(n.key == "arg_kept" for n in c.notes)
+
+
+def test_cross_module_positional_flag_in_a_file_that_never_says_volatile(tmp_path):
+    """TU010 only reads files that mention volatile: such a caller is not migrated, so the
+    helper keeps its parameter (the call would break otherwise)."""
+    caller = """
+    from pkg.utils import to_var
+
+
+    def predict(net, x):
+        return net(to_var(x, True)).data
+    """
+    out = _project(tmp_path, {"pkg/__init__.py": "", "pkg/utils.py": UTILS, "pkg/caller.py": caller})
+    u, c = out[os.path.join("pkg", "utils.py")], out[os.path.join("pkg", "caller.py")]
+    assert not c.changed
+    assert "def to_var(x, volatile=False):" in u.new_source
+    assert any("pkg.caller" in n.message for n in u.notes)
+
+
+def test_cross_module_helper_passed_as_a_value_keeps_its_parameter(tmp_path):
+    caller = """
+    from pkg.utils import to_var
+
+
+    def predict(net, x):
+        return net(to_var(x, volatile=True)).data
+
+
+    CONVERT = to_var
+    """
+    out = _project(tmp_path, {"pkg/__init__.py": "", "pkg/utils.py": UTILS, "pkg/caller.py": caller})
+    u, c = out[os.path.join("pkg", "utils.py")], out[os.path.join("pkg", "caller.py")]
+    assert "def to_var(x, volatile=False):" in u.new_source
+    assert any("used other than by plain calls" in n.message for n in u.notes)
+    assert "net(to_var(x)).data" in c.new_source and "@torch.no_grad()" in c.new_source
+
+
+def test_without_a_project_index_a_caller_of_another_module_is_left_alone():
+    src = textwrap.dedent(EVALUATE).lstrip("\n")
+    r = migrate(src, path="pkg/evaluate.py", select=["TU010"])
+    assert not r.changed
+
+
+# -- the corpus --------------------------------------------------------------------------------------
+def _volatile_files():
+    if not CORPUS.is_dir():
+        pytest.skip("no legacy corpus (run scripts/corpus_report.py once to fetch it)")
+    by_package = {}
+    for pkg in sorted(p for p in CORPUS.iterdir() if p.is_dir()):
+        paths = sorted(str(p) for p in pkg.rglob("*.py"))
+        chosen = [p for p in paths if b"volatile" in Path(p).read_bytes()]
+        if chosen:
+            by_package[pkg.name] = (paths, chosen)
+    return by_package
+
+
+@pytest.mark.parametrize("project", [False, True], ids=["files", "project"])
+@pytest.mark.parametrize("unsafe", [False, True], ids=["default", "unsafe"])
+def test_corpus_volatile_files_fixed_point_and_no_training_in_regions(unsafe, project):
+    """Every rule over the corpus files that mention volatile: one run reaches the fixed point,
+    the output parses, and no region the tool made holds backward()/step()/zero_grad()."""
+    # the volatile rules and TU001 (every rule over the whole corpus: tests/test_corpus.py)
+    select = ["TU010", "TU011", "TU001"]
+    for paths, chosen in _volatile_files().values():
+        index = ProjectIndex.build(paths) if project else None
+        for path in chosen:
+            data = Path(path).read_bytes()
+            r = migrate(data, path=path, unsafe=unsafe, project=index, select=select)
+            if r.failure:
+                assert r.failure.kind == "syntax", (path, r.failure)
+                continue
+            new = r.new_source
+            ast.parse(new)
+            assert_no_training_in_regions(new.decode(), data.decode())
+            again = migrate(new, path=path, unsafe=unsafe, project=index, select=select)
+            assert not again.changed, f"{path}: a second run changes it"

@@ -1,107 +1,347 @@
-"""TU010's per-file plan: run the data-flow analysis over every scope and decide the rewrites."""
+"""TU010's per-file plan: run the data flow over every scope and decide the rewrites.
+
+The plan is made on the original module (the rule's ``visit_Module``) and keyed by the ids of
+its nodes; the rule applies it in its leave hooks. ``FilePlan`` is also computed, without
+reporting anything, for *other* modules of a project (``dry_outcomes``): a helper's parameter
+is removed only when every call site of it in the project was migrated, and a caller only drops
+a positional argument when the parameter goes, so both sides must reach the same decision from
+the same facts.
+
+Region shape, per scope (see ``_regions``):
+
+* a function whose statements are all R/P/N/C (see ``volatile_flow``) and that holds an R gets
+  ``@torch.no_grad()`` (the typical ``validate()``/``test()``/``predict()``);
+* otherwise, in each block, a region runs from the first to the last statement that needs
+  no-grad, over the neutral statements between them, never over an X; a loop whose statements
+  all qualify counts as one such statement (the region goes around the whole ``for``), other
+  compound statements join a region only next to a statement that needs it, else regions go
+  inside their blocks;
+* every statement that needs no-grad must end up covered, and no region may contain a training
+  call (``backward``, ``step``, ``zero_grad``, ``autograd.grad``): otherwise the scope is left
+  with a note.
+"""
 from __future__ import annotations
 
+import ast
+import hashlib
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..cstutil import target_names
-
-from ..imports import dotted_name
+from ..cstutil import code_of, node_positions
+from ..imports import ImportTable, dotted_name
+from ..model import FixClass
+from ..semantic.kinds import UNKNOWN, FunctionRef
+from ..semantic.model import SemanticModel
 from .volatile_flow import (
-    HARMLESS_METHODS, NON_TENSOR_METHODS, SCALAR_BUILTINS, TRUE, Helper, ScopeFlow, ScopeResult,
-    _all_nested_statements, _blocks, _contains_yield,
+    walk, NO_GRAD_CONTEXTS, TRUE, Helper, ScopeFlow, ScopeResult, Source, _all_nested_statements, _blocks,
+    _contains_yield, _suite_statements, negate,
 )
 
-_STABLE = (cst.Name, cst.Attribute, cst.UnaryOperation, cst.Comparison, cst.BooleanOperation, cst.ComparisonTarget)
+
+class PlanError(Exception):
+    def __init__(self, key: str, **fields):
+        super().__init__(key)
+        self.key = key
+        self.fields = fields
 
 
-@dataclass
-class Scope:
+@dataclass(eq=False)
+class ScopeInfo:
     node: cst.CSTNode  # Module, FunctionDef or ClassDef
     body: list
     owner: int  # id of the statement list's owner (Module or IndentedBlock)
     cls: Optional[str]  # class of a method
     params: Dict[str, cst.Param]
-    parent: Optional["Scope"] = None
+    parent: Optional["ScopeInfo"]
+    model_scope: object  # the semantic model's Scope (None if unknown)
+    self_name: Optional[str] = None
+    decorated_no_grad: bool = False
+    wrapped: Set[str] = field(default_factory=set)
+    local_names: Set[str] = field(default_factory=set)
+    model_globals: Set[str] = field(default_factory=set)
     result: Optional[ScopeResult] = None
+    qualname: str = ""
+    names: Set[str] = field(default_factory=set)  # names spelled in its own statements
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value if isinstance(self.node, (cst.FunctionDef, cst.ClassDef)) else "<module>"
+
+    @property
+    def is_function(self) -> bool:
+        return isinstance(self.node, cst.FunctionDef)
+
+
+@dataclass
+class ScopePlan:
+    """What happens to one scope with volatile sources."""
+
+    status: str = "none"  # applied | note | none | helper
+    regions: List[Tuple[int, int, int, str]] = field(default_factory=list)  # (owner, start, end, flag)
+    decorate: bool = False
+    fix_class: FixClass = FixClass.RESTORING
+    note_key: str = ""
+    note_fields: dict = field(default_factory=dict)
+    note_node: Optional[cst.CSTNode] = None
+    message: str = ""  # the fix description
+    sources: List[Source] = field(default_factory=list)
 
 
 @dataclass
 class Plan:
     regions: Dict[int, List[Tuple[int, int, str]]] = field(default_factory=dict)  # owner -> (start, end, flag)
-    decorate: Dict[int, str] = field(default_factory=dict)  # id(FunctionDef) -> flag
+    decorate: Set[int] = field(default_factory=set)  # ids of FunctionDefs
     drop_args: Dict[int, Set[int]] = field(default_factory=dict)  # id(Call) -> arg indices
     remove_small: Set[int] = field(default_factory=set)  # ids of `x.volatile = ...` statements
     remove_params: Dict[int, str] = field(default_factory=dict)  # id(FunctionDef) -> param name
-    flag_nodes: Dict[str, Optional[cst.BaseExpression]] = field(default_factory=dict)
+    flag_nodes: Dict[str, cst.BaseExpression] = field(default_factory=dict)
+    # (kind, node, key-or-message, fields, fix class): kind is edit | fix | note
+    reports: List[Tuple[str, cst.CSTNode, str, dict, Optional[FixClass]]] = field(default_factory=list)
+    needs_torch: bool = False
+    dropped_values: Set[int] = field(default_factory=set)  # ids of argument values dropped
 
 
-class _Scopes(cst.CSTVisitor):
-    def __init__(self, module):
-        self.scopes: List[Scope] = [Scope(module, list(module.body), id(module), None, {})]
-        self.stack: List[Scope] = [self.scopes[0]]
-        self.classes: List[Optional[str]] = [None]
-        self.defs: Dict[str, int] = {}
+class _Scopes:
+    """The module, class and function scopes in source order (a walk over statements only)."""
+
+    def __init__(self, module, model):
+        self.model = model
+        root = ScopeInfo(module, list(module.body), id(module), None, {}, None, model.scope_of(module) if model else None)
+        self.scopes: List[ScopeInfo] = [root]
         self.func_names: Dict[Tuple[Optional[str], str], List[cst.FunctionDef]] = {}
+        self.qual_names: Dict[str, List[cst.FunctionDef]] = {}
+        self._statements(module.body, root)
 
-    def visit_ClassDef(self, node):
+    def _model_scope(self, node):
+        return self.model.scope_of(node) if self.model is not None else None
+
+    def _statements(self, stmts, parent: ScopeInfo) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, cst.ClassDef):
+                self._class(stmt, parent)
+            elif isinstance(stmt, cst.FunctionDef):
+                self._function(stmt, parent)
+            elif not isinstance(stmt, cst.SimpleStatementLine):
+                for b in _blocks(stmt):
+                    self._statements(_suite_statements(b), parent)
+
+    def _class(self, node, parent):
         body = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
-        scope = Scope(node, body, id(node.body), None, {}, self.stack[-1])
+        scope = ScopeInfo(node, body, id(node.body), None, {}, parent, self._model_scope(node))
+        scope.qualname = _join(parent.qualname, node.name.value)
         self.scopes.append(scope)
-        self.stack.append(scope)
-        self.classes.append(node.name.value)
+        self._statements(body, scope)
 
-    def leave_ClassDef(self, node):
-        self.stack.pop()
-        self.classes.pop()
-
-    def visit_FunctionDef(self, node):
-        cls = self.classes[-1] if isinstance(self.stack[-1].node, cst.ClassDef) else None
+    def _function(self, node, parent):
+        cls = parent.node.name.value if isinstance(parent.node, cst.ClassDef) else None
         params = {}
         for p in [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]:
             params[p.name.value] = p
         body = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
-        scope = Scope(node, body, id(node.body), cls, params, self.stack[-1])
+        ms = self._model_scope(node)
+        scope = ScopeInfo(node, body, id(node.body), cls, params, parent, ms)
+        scope.self_name = getattr(ms, "self_name", None) if ms is not None else _self_name(node, cls)
+        scope.qualname = _join(parent.qualname, node.name.value)
         self.scopes.append(scope)
-        self.stack.append(scope)
-        self.classes.append(None)
         self.func_names.setdefault((cls, node.name.value), []).append(node)
-
-    def leave_FunctionDef(self, node):
-        self.stack.pop()
-        self.classes.pop()
+        self.qual_names.setdefault(scope.qualname, []).append(node)
+        self._statements(body, scope)
 
 
-def _is_method(scope: Scope) -> bool:
-    if scope.cls is None:
-        return False
-    for d in scope.node.decorators:
-        if isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod":
-            return False
-    return True
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _self_name(node: cst.FunctionDef, cls) -> Optional[str]:
+    if cls is None or any(isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in node.decorators):
+        return None
+    ps = [*node.params.posonly_params, *node.params.params]
+    return ps[0].name.value if ps else None
+
+
+def _wrapped_names(stmts, imports) -> Set[str]:
+    """Names passed as the data of ``Variable(name, ...)`` (in these statements, not in nested
+    functions or classes)."""
+    from ..torchapi import VARIABLE
+
+    names: Set[str] = set()
+    for stmt in stmts:
+        for n in walk(stmt, (cst.FunctionDef, cst.ClassDef)):
+            if isinstance(n, cst.Call) and n.args and not n.args[0].keyword and not n.args[0].star and isinstance(n.args[0].value, cst.Name):
+                if isinstance(n.func, (cst.Name, cst.Attribute)) and imports.resolve(n.func) == VARIABLE:
+                    names.add(n.args[0].value.value)
+    return names
+
+
+def _own_names(stmts) -> Set[str]:
+    """Every name spelled in these statements (nested functions and classes excluded)."""
+    out: Set[str] = set()
+    for stmt in stmts:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            for d in stmt.decorators:
+                out.update(n.value for n in walk(d) if isinstance(n, cst.Name))
+            continue
+        out.update(n.value for n in walk(stmt, (cst.FunctionDef, cst.ClassDef)) if isinstance(n, cst.Name))
+    return out
+
+
+def _tuple_calls(module: cst.Module) -> Set[int]:
+    """ids of calls that are elements of a tuple or list display."""
+    out: Set[int] = set()
+    for n in walk(module):
+        if isinstance(n, (cst.Tuple, cst.List)):
+            for e in n.elements:
+                if isinstance(e.value, cst.Call):
+                    out.add(id(e.value))
+    return out
 
 
 class VolatileAnalysis:
-    """Computed once per file (shared by the rule through ctx.analysis)."""
+    """The whole-file analysis and plan (``dry``: compute decisions only, for another module)."""
 
-    def __init__(self, rule, module: cst.Module):
-        self.rule = rule
-        self.module = module
-        self.imports = rule.imports
-        collector = _Scopes(module)
-        module.visit(collector)
+    def __init__(self, ctx, dry: bool = False):
+        self.ctx = ctx
+        self.module: cst.Module = ctx.module
+        self.imports: ImportTable = ctx.imports
+        self.project = ctx.project
+        self.dry = dry
+        self.model: Optional[SemanticModel] = ctx.shared(SemanticModel) if ctx.tree is not None else None
+        self.module_name = None
+        if self.project is not None:
+            summary = self.project.module_for_path(ctx.path)
+            self.module_name = summary.name if summary is not None else None
+        self._suppressed = _suppressed_ids(ctx)
+        self.tuple_elements: Set[int] = _tuple_calls(self.module)
+        collector = _Scopes(self.module, self.model)
         self.scopes = collector.scopes
         self.func_names = collector.func_names
+        self.qual_names = collector.qual_names
+        for s in self.scopes:
+            self._fill_scope(s)
         self.helpers: Dict[Tuple[Optional[str], str], Helper] = {}
-        self._scalar_cache: Dict[int, Set[str]] = {}
+        self._neutral: Dict[str, Optional[bool]] = {}
+        self._dotted: Dict[Tuple[int, str], object] = {}
+        self.results: List[ScopeResult] = []
+        # only scopes that spell `volatile` or a helper's name can hold a source
+        names = {"volatile"} | _project_helper_names(self.project)
         for _ in range(5):
-            self.results = [self._analyse(s) for s in self.scopes]
+            names |= {h.name for h in self.helpers.values()}
+            self.results = [self._analyse(s) if s.names & names else self._empty(s) for s in self.scopes]
             new = self._find_helpers()
             if not new:
                 break
             self.helpers.update(new)
+        self.plans: Dict[int, ScopePlan] = {}
+        self._plan_regions()
+
+    # -- scopes and the semantic model -------------------------------------------------------------
+    def _fill_scope(self, s: ScopeInfo) -> None:
+        ms = s.model_scope
+        if ms is not None:
+            s.local_names = set(ms.bindings)
+            s.model_globals = set(ms.globals)
+            if s.self_name is None:
+                s.self_name = ms.self_name
+        else:
+            s.local_names = set()
+        s.wrapped = _wrapped_names(s.body, self.imports)
+        s.names = _own_names(s.body)
+        if isinstance(s.node, cst.FunctionDef):
+            s.decorated_no_grad = any(self.is_no_grad_item(d.decorator) for d in s.node.decorators)
+
+    def lookup(self, name: str, scope: ScopeInfo):
+        if self.model is None or scope.model_scope is None:
+            return UNKNOWN
+        return self.model.lookup(name, scope.model_scope)
+
+    def kind(self, expr: cst.CSTNode, scope: ScopeInfo):
+        if self.model is None or scope.model_scope is None:
+            return UNKNOWN
+        if isinstance(expr, cst.Attribute):
+            d = dotted_name(expr)
+            if d is not None:
+                key = (id(scope), d)
+                hit = self._dotted.get(key)
+                if hit is None:
+                    hit = self.model.kind(expr, scope.model_scope)
+                    self._dotted[key] = hit
+                return hit
+        try:
+            return self.model.kind(expr, scope.model_scope)
+        except Exception:  # an expression the converter does not handle
+            return UNKNOWN
+
+    def suppressed(self, stmt) -> bool:
+        return id(stmt) in self._suppressed
+
+    def is_no_grad_item(self, expr) -> bool:
+        """``torch.no_grad()`` / ``torch.no_grad`` / ``torch.set_grad_enabled(False)``."""
+        target = expr.func if isinstance(expr, cst.Call) else expr
+        q = self.imports.resolve(target)
+        if q in NO_GRAD_CONTEXTS:
+            return True
+        if q == "torch.set_grad_enabled" and isinstance(expr, cst.Call) and len(expr.args) == 1:
+            v = expr.args[0].value
+            return isinstance(v, cst.Name) and v.value == "False"
+        return False
+
+    def own_method(self, func: cst.Attribute, scope: ScopeInfo) -> bool:
+        """``self.step(...)`` where the enclosing class defines ``step`` (not an optimizer)."""
+        recv = func.value
+        if not (isinstance(recv, cst.Name) and scope.self_name and recv.value == scope.self_name and scope.cls):
+            return False
+        return (scope.cls, func.attr.value) in self.func_names
+
+    def is_no_grad_with(self, stmt: cst.With) -> bool:
+        return any(self.is_no_grad_item(i.item) for i in stmt.items)
+
+    def neutral_function(self, name: str, scope: ScopeInfo) -> str:
+        """A function of this module that is neutral under no-grad: "any" (for any arguments,
+        ``print_log(msg, log)``), "plain" (when its arguments hold plain values,
+        ``accuracy(output.data, target)``) or "" (not known to be)."""
+        k = self.lookup(name, scope)
+        if not isinstance(k, FunctionRef) or k.ref.module:
+            return ""
+        qual = k.ref.qualname
+        if qual in self._neutral:
+            return self._neutral[qual] or ""
+        self._neutral[qual] = ""  # recursion: not neutral
+        target = None
+        for s in self.scopes:
+            if s.is_function and s.model_scope is not None and ".".join(s.model_scope.key) == qual:
+                target = s
+                break
+        verdict = ""
+        if target is not None and not target.node.asynchronous and not _contains_yield(target.node) and not target.node.decorators:
+            for state, answer in (("U", "any"), ("P", "plain")):
+                if self._neutral_body(target, state):
+                    verdict = answer
+                    break
+        self._neutral[qual] = verdict
+        return verdict
+
+    def _neutral_body(self, target: ScopeInfo, state: str) -> bool:
+        flow = ScopeFlow(self, target)
+        flow.recording = False
+        for p in target.params:
+            flow.plain[p] = state
+        if target.self_name:
+            flow.plain[target.self_name] = "U"
+        flow.res = ScopeResult(target.node)
+        taint: dict = {}
+        for stmt in target.body:
+            info = flow.statement(stmt, taint, True)
+            flow.res.stmts[id(stmt)] = info
+            if info.mark not in ("N", "C") or info.has_r:
+                return False
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                for inner in _all_nested_statements(stmt):
+                    m = flow.res.stmts.get(id(inner))
+                    if m is None or m.mark not in ("N", "C"):
+                        return False
+        return True
 
     # -- flags ----------------------------------------------------------------------------------
     def flag_of(self, value: cst.BaseExpression) -> Optional[str]:
@@ -112,11 +352,13 @@ class VolatileAnalysis:
             return ""
         if isinstance(value, cst.Attribute) and value.attr.value == "volatile":
             return ""
-        if isinstance(value, (cst.Integer,)):
-            return TRUE if value.value not in ("0",) else ""
+        if isinstance(value, cst.Integer):
+            return TRUE if value.value != "0" else ""
+        if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Not) and isinstance(value.expression, cst.Name) and value.expression.value in ("True", "False"):
+            return "" if value.expression.value == "True" else TRUE
         if not self._stable(value):
             return None
-        return self.module.code_for_node(value)
+        return code_of(value)
 
     def _stable(self, node) -> bool:
         if isinstance(node, cst.Name):
@@ -132,24 +374,60 @@ class VolatileAnalysis:
         return isinstance(node, (cst.Integer, cst.SimpleString))
 
     # -- helpers --------------------------------------------------------------------------------
-    def helper_for(self, func, cls) -> Optional[Helper]:
+    def helper_for(self, func, scope: ScopeInfo) -> Optional[Helper]:
         if isinstance(func, cst.Name):
-            h = self.helpers.get((None, func.value))
-            if h is not None and func.value not in self.imports.aliases:
-                return h
+            qual = None
+            k = self.lookup(func.value, scope)
+            if isinstance(k, FunctionRef) and not k.ref.module:
+                qual = k.ref.qualname
+            elif self.model is None or scope.model_scope is None:
+                found = [q for (c, q) in self.helpers if c is None and q.rsplit(".", 1)[-1] == func.value]
+                qual = found[0] if len(found) == 1 and func.value not in self.imports.aliases else None
+            if qual is not None:
+                h = self.helpers.get((None, qual))
+                if h is not None:
+                    return h
+        cls = _enclosing_class(scope)
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" and cls:
-            return self.helpers.get((cls, func.attr.value))
-        return None
+            h = self.helpers.get((cls, func.attr.value))
+            if h is not None:
+                return h
+        return self._external_helper(func)
+
+    def _external_helper(self, func) -> Optional[Helper]:
+        project = self.project
+        if project is None or not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        q = self.imports.resolve(func)
+        if q is None:
+            return None
+        found = project.split(q)
+        if found is None:
+            return None
+        summary, name = found
+        if summary.name == self.module_name:
+            return None  # this module's own functions are analysed here
+        f = summary.functions.get(name)
+        if f is None or (f.volatile_param is None and not f.volatile_always):
+            return None
+        if f.volatile_always:
+            return Helper(None, name, None, None, external=(summary.name, name))
+        param, index = f.volatile_param
+        default = getattr(f, "volatile_default", "?")
+        default_flag = TRUE if default is True else "" if default is False or default is None else None
+        return Helper(None, name, None, param, index, external=(summary.name, name), default_flag=default_flag)
 
     def _find_helpers(self):
         new = {}
         for scope, res in zip(self.scopes, self.results):
-            if not isinstance(scope.node, cst.FunctionDef) or res.bail or res.any_need or not res.tainted_returns:
+            if not isinstance(scope.node, cst.FunctionDef) or res.bail or res.any_need or res.covered_need or not res.tainted_returns:
                 continue
-            if res.is_generator or scope.node.asynchronous:
+            if res.is_generator or scope.node.asynchronous or scope.decorated_no_grad:
                 continue
-            key = (scope.cls, scope.node.name.value)
-            if key in self.helpers or len(self.func_names.get(key, [])) != 1:
+            key = (scope.cls, scope.node.name.value) if scope.cls else (None, scope.qualname)
+            if key in self.helpers:
+                continue
+            if len(self.func_names.get((scope.cls, scope.node.name.value), [])) != 1 if scope.cls else len(self.qual_names.get(scope.qualname, [])) != 1:
                 continue
             if scope.cls is None and not isinstance(scope.parent.node, (cst.Module, cst.FunctionDef)):
                 continue
@@ -157,7 +435,7 @@ class VolatileAnalysis:
             if not flags or "?" in flags:
                 continue
             if flags == {TRUE}:
-                new[key] = Helper(scope.node, key[1], scope.cls, None)
+                new[key] = Helper(scope.node, scope.node.name.value, scope.cls, None)
                 continue
             if len(flags) != 1:
                 continue
@@ -171,127 +449,191 @@ class VolatileAnalysis:
             param = scope.params[node.value]
             p = scope.node.params
             positional = [*p.posonly_params, *p.params]
-            if _is_method(scope):
+            if scope.self_name:
                 positional = positional[1:]
             kwonly = param in p.kwonly_params
             index = positional.index(param) if param in positional else -1
             new[key] = Helper(
-                scope.node, key[1], scope.cls, param.name.value, index, polarity, param.default,
+                scope.node, scope.node.name.value, scope.cls, param.name.value, index, polarity, param.default,
                 required=param.default is None, kwonly=kwonly,
             )
         return new
 
+    def helper_scope(self, scope: ScopeInfo) -> Optional[Helper]:
+        if not isinstance(scope.node, cst.FunctionDef):
+            return None
+        key = (scope.cls, scope.node.name.value) if scope.cls else (None, scope.qualname)
+        h = self.helpers.get(key)
+        return h if h is not None and h.func is scope.node else None
+
     # -- per-scope analysis ---------------------------------------------------------------------
-    def _analyse(self, scope: Scope) -> ScopeResult:
-        flow = ScopeFlow(self, scope.node, scope.body, scope.cls, scope.params)
-        flow.scope = scope
-        body = scope.body
-        flow.block(body, {}, scope.owner, record=True)
+    def _empty(self, scope: ScopeInfo) -> ScopeResult:
+        scope.result = ScopeResult(scope.node)
+        return scope.result
+
+    def _analyse(self, scope: ScopeInfo) -> ScopeResult:
+        flow = ScopeFlow(self, scope)
+        if scope.decorated_no_grad:
+            flow.covered = 1
+        flow.block(scope.body, {}, record=True)
         res = flow.res
         if isinstance(scope.node, cst.FunctionDef):
             res.is_generator = _contains_yield(scope.node)
+        scope.result = res
         return res
 
-    # -- neutrality -----------------------------------------------------------------------------
-    def neutral_target(self, target) -> bool:
-        if isinstance(target, cst.Name):
-            return True
-        if isinstance(target, (cst.Tuple, cst.List)):
-            return all(self.neutral_target(e.value) for e in target.elements)
-        return False
-
-    def _inert(self, node) -> bool:
-        if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
-            return True
-        if isinstance(node, cst.Attribute):
-            return dotted_name(node) is not None
-        if isinstance(node, (cst.Tuple, cst.List)):
-            return all(self._inert(e.value) for e in node.elements)
-        return False
-
-    def scalar_names(self, flow) -> Set[str]:
-        key = id(flow.scope.node)
-        if key in self._scalar_cache:
-            return self._scalar_cache[key]
-        pairs: List[Tuple[str, Optional[cst.CSTNode]]] = []
-        bad: Set[str] = set(flow.scope.params)
-        stmts = list(flow.scope.body)
-        for s in list(stmts):
-            if not isinstance(s, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)):
-                stmts.extend(_all_nested_statements(s))
-                if isinstance(s, cst.For):
-                    bad.update(target_names(s.target))
-        for s in stmts:
-            if not isinstance(s, cst.SimpleStatementLine):
+    # -- region planning ------------------------------------------------------------------------
+    def _plan_regions(self) -> None:
+        for scope, res in zip(self.scopes, self.results):
+            sources = [s for s in res.sources if s.flag]
+            if not sources:
                 continue
-            for small in s.body:
-                if isinstance(small, cst.Assign):
-                    for t in small.targets:
-                        if isinstance(t.target, cst.Name):
-                            pairs.append((t.target.value, small.value))
-                        else:
-                            bad.update(target_names(t.target))
-                elif isinstance(small, (cst.AugAssign, cst.AnnAssign)) and isinstance(small.target, cst.Name):
-                    pairs.append((small.target.value, small.value))
-        names = {n for n, _ in pairs} - bad
-        while True:
-            self._scalar_cache[key] = names
-            drop = {n for n, v in pairs if n in names and (v is None or not self._scalar(v, names))}
-            if not drop:
-                break
-            names = names - drop
-        self._scalar_cache[key] = names
-        return names
+            if self.helper_scope(scope) is not None:
+                self.plans[id(scope.node)] = ScopePlan("helper", sources=sources)
+                continue
+            self.plans[id(scope.node)] = self._plan_scope(scope, res, sources)
 
-    def _scalar(self, node, names) -> bool:
-        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
-            return True
-        if isinstance(node, cst.Name):
-            return node.value in ("True", "False", "None") or node.value in names
-        if isinstance(node, cst.BinaryOperation):
-            if isinstance(node.left, (cst.SimpleString, cst.ConcatenatedString)):
-                return True
-            return self._scalar(node.left, names) and self._scalar(node.right, names)
-        if isinstance(node, cst.UnaryOperation):
-            return self._scalar(node.expression, names)
-        if isinstance(node, cst.BooleanOperation):
-            return self._scalar(node.left, names) and self._scalar(node.right, names)
-        if isinstance(node, cst.Comparison):
-            return self._scalar(node.left, names) and all(self._scalar(t.comparator, names) for t in node.comparisons)
-        if isinstance(node, cst.Call):
-            f = node.func
-            if isinstance(f, cst.Name) and f.value in SCALAR_BUILTINS and self.imports.is_builtin(f, f.value):
-                return all(self._simple(a.value, names) for a in node.args)
-            if isinstance(f, cst.Attribute) and f.attr.value in NON_TENSOR_METHODS:
-                return self._simple(f.value, names) and all(self._simple(a.value, names) for a in node.args)
+    def _plan_scope(self, scope: ScopeInfo, res: ScopeResult, sources: List[Source]) -> ScopePlan:
+        plan = ScopePlan(sources=sources)
+        where = f"`{scope.name}`" if isinstance(scope.node, (cst.FunctionDef, cst.ClassDef)) else "module level"
+
+        def leave(key: str, node=None, **fields) -> ScopePlan:
+            plan.status, plan.note_key, plan.note_fields, plan.note_node = "note", key, fields, node
+            return plan
+
+        if res.bail:
+            node, key, fields = res.bail
+            return leave(key, **fields)
+        if any(s.flag == "?" for s in sources):
+            return leave("flag_expr")
+        if res.uncoverable:
+            return leave("no_region")
+        if not res.any_need:
+            if res.escapes and not res.covered_need:
+                kinds = sorted({k for _, k in res.escapes})
+                return leave("passed_on", how=", ".join(kinds))
+            # nothing consumes the volatile value where it could matter: the flag has no effect
+            plan.status, plan.fix_class = "applied", FixClass.EXACT
+            plan.message = "already under no-grad" if res.covered_need else "no operation consumes the volatile value"
+            return plan
+        for flag, fnode in res.flag_nodes.items():
+            if flag == TRUE or fnode is None:
+                continue
+            names = {n.value for n in _names_in(fnode)}
+            if names & res.assigned:
+                return leave("flag_reassigned", flag=flag, scope=where)
+        if self.torch_name() is None:
+            return leave("torch_taken")
+        decorate = self._can_decorate(scope, res)
+        try:
+            regions = [] if decorate else self._regions(scope, res)
+            self._check_cover(scope, res, regions, decorate)
+        except PlanError as exc:
+            return leave(exc.key, **exc.fields)
+        plan.status = "applied"
+        plan.decorate = decorate
+        plan.regions = regions
+        plan.fix_class = FixClass.UNPROVEN if res.escapes else FixClass.RESTORING
+        return plan
+
+    def torch_name(self) -> Optional[str]:
+        alias = self.imports.module_alias("torch")
+        if alias:
+            return alias
+        if "torch" in self.ctx.pending_imports or self.imports.can_import("torch"):
+            return "torch"
+        return None
+
+    def _can_decorate(self, scope: ScopeInfo, res: ScopeResult) -> bool:
+        node = scope.node
+        if not isinstance(node, cst.FunctionDef) or node.asynchronous or scope.decorated_no_grad:
             return False
-        if isinstance(node, cst.Subscript):
-            return self._scalar(node.value, names)
-        return False
+        flags = set()
+        for s in _flat(scope.body):
+            m = res.stmts.get(id(s))
+            if m is not None and m.mark == "R" and not m.covered:
+                flags |= m.flags
+            if m is not None and m.mark == "C" and m.has_r:
+                flags |= m.flags
+        if flags != {TRUE}:
+            return False
+        for s in scope.body:
+            m = res.stmts.get(id(s))
+            if m is None or m.mark == "X" or m.training:
+                return False
+        return True
 
-    def _simple(self, node, names) -> bool:
-        return self._scalar(node, names) or self._inert(node) or (
-            isinstance(node, cst.Subscript) and self._simple(node.value, names)
-        )
+    def _regions(self, scope: ScopeInfo, res: ScopeResult):
+        """(owner, start, end, flag) for the scope; raises PlanError."""
+        regions = []
+        generator = res.is_generator
 
-    def is_scalar(self, value, flow) -> bool:
-        return self._inert(value) or self._scalar(value, self.scalar_names(flow))
+        def walk(owner, stmts):
+            marks = [res.stmts.get(id(s)) for s in stmts]
+            runs, cur = [], []
+            for i, m in enumerate(marks):
+                mark = m.mark if m is not None else "X"
+                if generator and m is not None and m.has_yield and mark == "R" and m.has_r:
+                    raise PlanError("yield")
+                if mark == "X" or (generator and m is not None and m.has_yield):
+                    if cur:
+                        runs.append(cur)
+                    cur = []
+                    continue
+                cur.append(i)
+            if cur:
+                runs.append(cur)
+            covered = set()
+            for run in runs:
+                anchors = [i for i in run if marks[i].has_r and marks[i].mark in ("R", "C")]
+                if not any(marks[i].mark == "R" or marks[i].loop for i in anchors):
+                    continue
+                start, end = anchors[0], anchors[-1]
+                flags = set()
+                for i in range(start, end + 1):
+                    if marks[i].has_r:
+                        flags |= marks[i].flags
+                if len(flags) != 1:
+                    raise PlanError("mixed_flags")
+                regions.append((owner, start, end, next(iter(flags))))
+                covered.update(range(start, end + 1))
+            for i, s in enumerate(stmts):
+                if i in covered or isinstance(s, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)):
+                    continue
+                for b in _blocks(s):
+                    if isinstance(b, cst.IndentedBlock):
+                        walk(id(b), list(b.body))
 
-    def neutral_expr_stmt(self, value, flow) -> bool:
-        if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
-            return True
-        if isinstance(value, cst.Call):
-            f = value.func
-            if isinstance(f, cst.Name) and f.value == "print" and self.imports.is_builtin(f, "print"):
-                return True
-            if isinstance(f, cst.Attribute) and f.attr.value in HARMLESS_METHODS:
-                names = self.scalar_names(flow)
-                return self._inert(f.value) and all(self._simple(a.value, names) for a in value.args)
-        return False
+        walk(scope.owner, scope.body)
+        return regions
+
+    def _check_cover(self, scope: ScopeInfo, res: ScopeResult, regions, decorate: bool) -> None:
+        """Every statement that needs no-grad is covered; no region holds a training call."""
+        if decorate:
+            return
+        blocks = dict(scope_blocks(scope))
+        inside: Set[int] = set()
+        for owner, start, end, _ in regions:
+            for s in blocks[owner][start : end + 1]:
+                inside.add(id(s))
+                m = res.stmts.get(id(s))
+                if m is not None and m.training:
+                    raise PlanError("no_region")
+                if not isinstance(s, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)):
+                    for inner in _all_nested_statements(s):
+                        inside.add(id(inner))
+                        mi = res.stmts.get(id(inner))
+                        if mi is not None and mi.training:
+                            raise PlanError("no_region")
+        for s in _flat(scope.body):
+            m = res.stmts.get(id(s))
+            if m is None or not m.has_r:
+                continue
+            if m.mark == "R" and id(s) not in inside:
+                raise PlanError("no_region")
 
 
-# -- region planning ------------------------------------------------------------------------------
-def scope_blocks(scope: Scope):
+def scope_blocks(scope: ScopeInfo):
     """(owner id, statements) for the scope body and every block nested in it (not in nested defs)."""
     out = [(scope.owner, scope.body)]
     for s in scope.body:
@@ -311,77 +653,400 @@ def _nested_blocks(stmt):
     return out
 
 
-def plan_regions(scope: Scope, res: ScopeResult, decorate: bool):
-    """Regions for a scope: list of (owner, start, end, flag); or raise ValueError(reason)."""
-    regions = []
-    generator = res.is_generator and not decorate
-
-    def walk(owner, stmts):
-        marks = [res.stmts.get(id(s)) for s in stmts]
-        runs, cur = [], []
-        for i, (s, m) in enumerate(zip(stmts, marks)):
-            mark = m.mark if m is not None else "X"
-            breaks = mark == "X" or (generator and m is not None and m.has_yield)
-            if generator and m is not None and m.has_yield and mark == "R":
-                raise ValueError("a `yield` inside code that consumes volatile values: decorate the generator function by hand")
-            if breaks:
-                if cur:
-                    runs.append(cur)
-                cur = []
-                continue
-            cur.append(i)
-        if cur:
-            runs.append(cur)
-        covered = set()
-        for run in runs:
-            idx = [i for i in run if marks[i].mark in ("R", "CR")]
-            if not idx or not any(marks[i].mark == "R" for i in idx):
-                continue
-            start, end = idx[0], idx[-1]
-            flags = set()
-            for i in range(start, end + 1):
-                if marks[i].mark in ("R", "CR"):
-                    flags |= marks[i].flags
-            if len(flags) != 1:
-                raise ValueError("one region mixes different volatile flags")
-            regions.append((owner, start, end, next(iter(flags))))
-            covered.update(range(start, end + 1))
-        for i, s in enumerate(stmts):
-            if i in covered or isinstance(s, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)):
-                continue
-            m = marks[i]
-            if m is not None and m.mark == "R" and generator and m.has_yield:
-                raise ValueError("a `yield` inside code that consumes volatile values")
-            for b in _blocks(s):  # includes the blocks of `elif` branches
-                if isinstance(b, cst.IndentedBlock):
-                    walk(id(b), list(b.body))
-
-    if decorate:
-        return []
-    walk(scope.owner, scope.body)
-    return regions
-
-
-def can_decorate(scope: Scope, res: ScopeResult) -> bool:
-    node = scope.node
-    if not isinstance(node, cst.FunctionDef) or node.asynchronous:
-        return False
-    flags = set()
-    for s in _flat(scope.body):
-        m = res.stmts.get(id(s))
-        if m is not None and m.mark == "R":
-            flags |= m.flags
-    if flags != {TRUE}:
-        return False
-    for s in scope.body:
-        m = res.stmts.get(id(s))
-        if m is None or m.mark == "X":
-            return False
-    return True
-
-
 def _flat(stmts):
     for s in stmts:
         yield s
         if not isinstance(s, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)):
             yield from _all_nested_statements(s)
+
+
+def _names_in(node):
+    return [n for n in walk(node) if isinstance(n, cst.Name)]
+
+
+def _suppressed_ids(ctx) -> Set[int]:
+    """ids of statements whose suppression comments name TU010 (or every rule)."""
+    text = ctx.text or ""
+    if "torchupgrade" not in text and "noqa" not in text.lower():
+        return set()
+    from ..engine import SuppressionError, _suppressed_statements, find_suppressions
+
+    try:
+        skip, sups = find_suppressions(text)
+    except SuppressionError:
+        return set()
+    if not sups or ctx.module is None:
+        return set()
+    return {i for i, codes in _suppressed_statements(ctx.module, sups).items() if codes is None or "TU010" in codes}
+
+
+# -- the project: what other modules do with a helper ----------------------------------------------
+@dataclass
+class Outcomes:
+    """Phase-1 facts of one module for the project-wide helper decision."""
+
+    # (helper module, helper name) -> [migrated?] per recognised call site
+    sites: Dict[Tuple[str, str], List[bool]] = field(default_factory=dict)
+    # top-level helpers this module's own flow recognises: name -> (param, index) or None (always)
+    helpers: Dict[str, Optional[Tuple[str, int]]] = field(default_factory=dict)
+
+
+_DRY: Dict[Tuple, Optional[Outcomes]] = {}
+
+
+def outcomes_of(analysis: VolatileAnalysis) -> Outcomes:
+    out = Outcomes()
+    mod = analysis.module_name or ""
+    for scope in analysis.scopes:
+        plan = analysis.plans.get(id(scope.node))
+        res = scope.result
+        if res is None:
+            continue
+        for s in res.sources:
+            h = s.helper
+            if h is None:
+                continue
+            key = h.external if h.external is not None else ((mod, h.name) if h.cls is None else None)
+            if key is None:
+                continue
+            migrated = s.flag == "" or (plan is not None and plan.status == "applied" and analysis.allowed(plan.fix_class))
+            out.sites.setdefault(key, []).append(migrated)
+    for (cls, name), h in analysis.helpers.items():
+        if cls is None and h.func is not None and _is_top_level(analysis, h.func):
+            out.helpers[name] = (h.param, h.index) if h.param is not None else None
+    return out
+
+
+_HELPER_NAMES: Dict[int, Tuple[object, Set[str]]] = {}
+
+
+def _project_helper_names(project) -> Set[str]:
+    """Names of the project's functions that make volatile values (cached per index)."""
+    if project is None:
+        return set()
+    hit = _HELPER_NAMES.get(id(project))
+    if hit is not None and hit[0] is project:
+        return hit[1]
+    names = {n for m in project.modules.values() for n, f in m.functions.items() if f.volatile_param is not None or f.volatile_always}
+    _HELPER_NAMES[id(project)] = (project, names)
+    return names
+
+
+def _enclosing_class(scope: ScopeInfo) -> Optional[str]:
+    """The class of the method the scope is (or is nested in: ``self`` of a closure)."""
+    s: Optional[ScopeInfo] = scope
+    while s is not None:
+        if s.cls:
+            return s.cls
+        s = s.parent
+    return None
+
+
+def _is_top_level(analysis: VolatileAnalysis, func) -> bool:
+    return any(s is func for s in analysis.module.body)
+
+
+def dry_outcomes(project, module: str, unsafe: bool) -> Optional[Outcomes]:
+    """The phase-1 outcomes of another project module, computed from its file (cached)."""
+    from ..rule import FileContext
+    from ..source import decode
+
+    summary = project.modules.get(module)
+    if summary is None:
+        return None
+    try:
+        with open(summary.path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    text, _, failure = decode(data)
+    if failure or text is None:
+        return None
+    key = (summary.path, hashlib.sha1(data).hexdigest(), unsafe, id(project))
+    if key in _DRY:
+        return _DRY[key]
+    result: Optional[Outcomes] = Outcomes()
+    if "volatile" in text:  # TU010's needle: without it the engine never gives it the file
+        try:
+            tree = ast.parse(text)
+            mod = cst.parse_module(text)
+            imports = ImportTable(tree, summary.name, project, summary.package)
+            ctx = FileContext(summary.path, text, mod, imports, unsafe, tree=tree, project=project)
+            result = outcomes_of(VolatileAnalysis(ctx, dry=True))
+        except (SyntaxError, ValueError, RecursionError, cst.ParserSyntaxError):
+            result = None
+    _DRY[key] = result
+    return result
+
+
+def project_removal(analysis: VolatileAnalysis, hmod: str, hname: str, own: Outcomes) -> Tuple[bool, str]:
+    """May the helper ``hmod.hname`` lose its volatile parameter (or flag)? The same answer in
+    every module of the project: (yes/no, why not)."""
+    project = analysis.project
+    summary = project.modules.get(hmod)
+    f = summary.functions.get(hname) if summary else None
+    if f is None or (f.volatile_param is None and not f.volatile_always):
+        return False, "the project index does not know it as a helper"
+    if not project.sees_every_call(hmod, hname):
+        return False, "it is used other than by plain calls (passed on, `*args`/`**kwargs`)"
+    for path in getattr(project, "unparsed", ()):
+        try:
+            with open(path, "rb") as fh:
+                if hname.encode() in fh.read():
+                    return False, "a file of the project that could not be indexed mentions it"
+        except OSError:
+            return False, "a file of the project could not be read"
+    counts: Dict[str, int] = {}  # calling module -> call sites that pass the flag
+    for calling, npos, kws in f.call_sites:
+        if f.volatile_param is not None:
+            param, index = f.volatile_param
+            if param not in kws and npos > index + 1:
+                return False, "a call site passes it positionally before other arguments"
+            if param not in kws and npos <= index:
+                continue  # the default: nothing to migrate there
+        counts[calling] = counts.get(calling, 0) + 1
+    outcome_of = {}
+
+    def get(module: str) -> Optional[Outcomes]:
+        if module == analysis.module_name:
+            return own
+        if module not in outcome_of:
+            outcome_of[module] = dry_outcomes(project, module, analysis.ctx.unsafe)
+        return outcome_of[module]
+
+    home = get(hmod)
+    expected = f.volatile_param if f.volatile_param is not None else None
+    if home is None or hname not in home.helpers or home.helpers[hname] != expected:
+        return False, "its own module does not treat it as a helper"
+    for module, n in counts.items():
+        o = get(module)
+        sites = o.sites.get((hmod, hname), []) if o is not None else []
+        if len(sites) < n or not all(sites):
+            return False, f"a call site in `{module}` was not migrated"
+    return True, ""
+
+
+def region_lines(module: cst.Module, scope: ScopeInfo, regions) -> List[Tuple[int, int]]:
+    blocks = dict(scope_blocks(scope))
+    nodes = []
+    for owner, start, end, _ in regions:
+        stmts = blocks[owner]
+        nodes.extend([stmts[start], stmts[end]])
+    pos = node_positions(module, nodes) if nodes else []
+    out = []
+    for i in range(0, len(pos), 2):
+        out.append((pos[i][0], pos[i + 1][2] or pos[i + 1][0]))
+    return out
+
+
+def region_context(torch: str, flag: str, flag_nodes) -> str:
+    if flag == TRUE:
+        return f"{torch}.no_grad()"
+    return f"{torch}.set_grad_enabled({code_of(negate(flag_nodes[flag]))})"
+
+
+# -- the decisions, for the rule ---------------------------------------------------------------------
+def _allowed(self: VolatileAnalysis, fc: FixClass) -> bool:
+    return fc is not FixClass.UNPROVEN or bool(self.ctx.unsafe)
+
+
+VolatileAnalysis.allowed = _allowed  # type: ignore[attr-defined]
+
+
+def _is_script(module: cst.Module) -> bool:
+    for s in module.body:
+        if isinstance(s, (cst.For, cst.While)):
+            return True
+        if isinstance(s, cst.If) and "__name__" in code_of(s.test):
+            return True
+    return False
+
+
+def _only_called(root: cst.CSTNode, name: str, calls: int) -> bool:
+    """Every reference to ``name`` under ``root`` is a plain call (``calls`` of them)."""
+    refs = called = defs = 0
+    for n in walk(root):
+        if isinstance(n, cst.Name) and n.value == name:
+            refs += 1
+        elif isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value == name:
+            called += 1 if not any(a.star for a in n.args) else -(10**6)
+        elif isinstance(n, cst.FunctionDef) and n.name.value == name:
+            defs += 1
+    return refs - defs == called == calls
+
+
+def _positional_last(s: Source) -> bool:
+    """Dropping the argument shifts no other positional argument."""
+    call = s.call
+    if s.keyword or s.arg_index < 0:
+        return True
+    return all(a.keyword for a in call.args[s.arg_index + 1 :] if not a.star)
+
+
+def build_plan(a: VolatileAnalysis) -> Plan:
+    """Turn the analysis into edits (ids of original nodes) and reports."""
+    plan = Plan()
+    torch = a.torch_name() or "torch"
+    EXACT, RESTORING = FixClass.EXACT, FixClass.RESTORING
+
+    def drop(call, idx) -> None:
+        plan.drop_args.setdefault(id(call), set()).add(idx)
+        if isinstance(call, cst.Call) and 0 <= idx < len(call.args):
+            v = call.args[idx].value
+            plan.dropped_values.add(id(v))
+            for n in _attrs_in(v):
+                plan.dropped_values.add(id(n))
+
+    def report(kind, node, text, fc=None, **fields):
+        plan.reports.append((kind, node, text, fields, fc))
+
+    def tuple_drops(sp) -> None:
+        """``data, target = Variable(data, volatile=True), Variable(target)`` left unmigrated:
+        TU001 unwraps the other elements, so the flag goes too (it has had no effect since torch
+        0.4), and the statement never ends half migrated; the note says where the region goes."""
+        for s in sp.sources:
+            if s.helper is None and s.arg_index >= 0 and id(s.call) in a.tuple_elements and s.flag not in ("?", ""):
+                drop(s.call, s.arg_index)
+                report("edit", s.call, "`volatile` dropped in a tuple so that the statement migrates whole (no effect since torch 0.4; the no-grad region is left to you, see the note)", EXACT)
+
+    scope_of_node = {id(s.node): s for s in a.scopes}
+    # safe drops and resets
+    for scope in a.scopes:
+        res = scope.result
+        for call, idx in res.drops:
+            drop(call, idx)
+            report("edit", call, "`volatile=False` dropped (no effect since torch 0.4, none in 0.3)", EXACT)
+        if not [s for s in res.sources if s.flag] and res.bail and res.bail[1] == "assign_expr":
+            report("note", res.bail[0], "assign_expr")
+        elif not [s for s in res.sources if s.flag] and res.resets and not res.bail:
+            for _, small, lit in res.resets:
+                plan.remove_small.add(id(small))
+                report("edit", small, f"`x.volatile = {lit}` removed (no effect since torch 0.4)", EXACT)
+    # scopes with sources
+    applied: Set[int] = set()
+    for scope in a.scopes:
+        sp = a.plans.get(id(scope.node))
+        if sp is None or sp.status == "helper":
+            continue
+        if sp.status == "note":
+            for s in sp.sources:
+                report("note", s.call, sp.note_key, **sp.note_fields)
+            tuple_drops(sp)
+            continue
+        desc = _describe(a, scope, sp, torch)
+        if sp.fix_class is EXACT:
+            msg = f"`volatile` dropped: {sp.message} (the same on torch 0.3 and today)"
+        else:
+            msg = f"volatile has had no effect since torch 0.4 (a graph is built); restore the 0.3 no-grad behaviour: {desc}"
+            if sp.fix_class is FixClass.UNPROVEN:
+                kinds = sorted({k for _, k in scope.result.escapes})
+                msg += f"; volatile values leave it ({', '.join(kinds)}), and code outside runs with gradients again"
+        for s in sp.sources:
+            report("fix", s.call, msg, sp.fix_class)
+        if not a.allowed(sp.fix_class):
+            tuple_drops(sp)
+            continue
+        applied.add(id(scope.node))
+        if sp.decorate:
+            plan.decorate.add(id(scope.node))
+        for owner, start, end, flag in sp.regions:
+            plan.regions.setdefault(owner, []).append((start, end, flag))
+            if flag != TRUE:
+                plan.flag_nodes[flag] = scope.result.flag_nodes[flag]
+        if sp.decorate or sp.regions:
+            plan.needs_torch = True
+        for s in sp.sources:
+            if s.helper is None:
+                if s.arg_index == -2:
+                    plan.remove_small.add(id(s.call))
+                elif s.arg_index >= 0:
+                    drop(s.call, s.arg_index)
+        for _, small, _lit in scope.result.resets:
+            plan.remove_small.add(id(small))
+
+    def site_list(pred):
+        out = []
+        for scope in a.scopes:
+            for s in scope.result.sources:
+                if s.helper is not None and pred(s.helper):
+                    out.append((s, scope))
+        return out
+
+    def migrated(s, scope) -> bool:
+        return s.flag == "" or id(scope.node) in applied
+
+    def settle_sites(sites, removable: bool) -> None:
+        for s, scope in sites:
+            if s.arg_index < 0:
+                continue
+            if s.flag == "":
+                if removable:
+                    drop(s.call, s.arg_index)
+                continue
+            if not migrated(s, scope):
+                continue
+            if removable or s.keyword:
+                drop(s.call, s.arg_index)
+            else:
+                report("note", s.call, "arg_kept", name=s.helper.name, param=s.helper.param)
+
+    own = outcomes_of(a)
+    script = _is_script(a.module)
+    for (cls, name), h in a.helpers.items():
+        sites = site_list(lambda hh, h=h: hh is h)
+        hscope = scope_of_node.get(id(h.func))
+        hsp = a.plans.get(id(h.func))
+        inner = hsp.sources if hsp is not None else []
+        nested = hscope is not None and hscope.parent is not None and isinstance(hscope.parent.node, cst.FunctionDef)
+        if cls is not None:
+            ok, why = False, "it is a method: callers outside this module are not visible"
+        elif a.project is not None and a.module_name and not nested and _is_top_level(a, h.func):
+            ok, why = project_removal(a, a.module_name, name, own)
+        else:
+            ok, why = True, ""
+            if not all(migrated(s, sc) for s, sc in sites):
+                ok, why = False, "not every call site in this module was migrated"
+            elif not all(_positional_last(s) for s, _ in sites):
+                ok, why = False, "a call site passes it positionally before other arguments"
+            elif not _only_called(hscope.parent.node if nested else a.module, h.name, len(sites)):
+                ok, why = False, "it is used other than by plain calls in this module"
+            elif not (script or nested):
+                ok, why = False, "callers in other modules may pass it (no project index)"
+        if not sites and not ok:
+            why = why or "no call site in this module"
+        if ok:
+            for s in inner:
+                if s.arg_index >= 0:
+                    drop(s.call, s.arg_index)
+            if h.param is not None:
+                plan.remove_params[id(h.func)] = h.param
+                report("edit", h.func, f"parameter `{h.param}` removed: every call site decides its no-grad region", EXACT)
+            else:
+                report("edit", h.func, f"`{h.name}` no longer makes volatile values: every caller got its no-grad region", EXACT)
+        elif h.param is not None:
+            report("note", h.func, "helper_param_kept", name=h.name, param=h.param, why=why)
+        else:
+            report("note", h.func, "helper_kept", name=h.name, why=why)
+        settle_sites(sites, ok)
+    # helpers of other project modules called here
+    external: Dict[Tuple[str, str], List] = {}
+    for s, scope in site_list(lambda hh: hh.external is not None):
+        external.setdefault(s.helper.external, []).append((s, scope))
+    for (hmod, hname), sites in sorted(external.items()):
+        ok, _ = project_removal(a, hmod, hname, own)
+        settle_sites(sites, ok)
+    return plan
+
+
+def _attrs_in(node):
+    return [n for n in walk(node) if isinstance(n, cst.Attribute)]
+
+
+def _describe(a: VolatileAnalysis, scope: ScopeInfo, sp: ScopePlan, torch: str) -> str:
+    if sp.decorate:
+        return f"`@{torch}.no_grad()` on `{scope.name}`"
+    parts = []
+    for (owner, start, end, flag), (l1, l2) in zip(sp.regions, region_lines(a.module, scope, sp.regions)):
+        lines = f"line {l1}" if l1 == l2 else f"lines {l1}-{l2}"
+        parts.append(f"`with {region_context(torch, flag, scope.result.flag_nodes)}:` around {lines}")
+    return "; ".join(parts)
