@@ -40,6 +40,8 @@ class FunctionSummary:
     call_sites: List[Tuple[str, int, Tuple[str, ...]]] = field(default_factory=list)
     # the literal default of ``volatile_param`` (True/False/None), or "?" when it is not a literal
     volatile_default: object = "?"
+    # ``volatile_param`` is used for nothing but the volatile flag (dropping it changes nothing else)
+    volatile_param_only: bool = False
 
 
 @dataclass
@@ -377,6 +379,7 @@ def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) ->
             if helper is not None:
                 f.volatile_param, f.volatile_always = helper
                 f.volatile_default = _param_default(stmt, f.volatile_param[0]) if f.volatile_param else "?"
+                f.volatile_param_only = bool(f.volatile_param) and _only_volatile_use(stmt, f.volatile_param[0])
             summary.functions[stmt.name] = f
         elif isinstance(stmt, ast.ClassDef):
             info = scopes.classes.get(stmt.name)
@@ -468,6 +471,22 @@ def _param_default(node: ast.FunctionDef, param: str) -> object:
     if isinstance(d, ast.Constant) and (d.value is None or isinstance(d.value, bool)):
         return d.value
     return "?"
+
+
+def _only_volatile_use(node: ast.FunctionDef, param: str) -> bool:
+    """Every read of ``param`` in the function is the ``volatile`` flag of a call (``volatile=p``,
+    ``volatile=not p``)."""
+    flags = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            for k in sub.keywords:
+                if k.arg == "volatile":
+                    v = k.value.operand if isinstance(k.value, ast.UnaryOp) and isinstance(k.value.op, ast.Not) else k.value
+                    flags.add(id(v))
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id == param and id(sub) not in flags:
+            return False
+    return True
 
 
 def index_function(index: ProjectIndex, module: str, name: str) -> Optional[FunctionSummary]:
