@@ -330,7 +330,7 @@ def test_to_var_helper_in_library_keeps_signature():
     r = convert(TO_VAR.replace('if __name__ == "__main__":\n    pass\n', ""), unsafe=False)
     code = r.new_source
     assert "def to_var(x, volatile=False):" in code
-    assert "return Variable(x, volatile=volatile)" in code  # still a helper for a project-wide run
+    assert "volatile=volatile" not in code  # the parameter stays but has no effect
     assert "to_var(b)" in code  # the migrated call site dropped its keyword flag
     assert any(n.key == "helper_param_kept" and "the parameter is kept" in n.message for n in r.notes)
     with warnings.catch_warnings():
@@ -358,7 +358,6 @@ def test_nested_helper_gets_an_edit_or_a_note():
         return list(map(var, xs))
     """
     r = convert(src, unsafe=False)
-    lines = r.new_source.splitlines()
     tu010 = {e.line for e in r.edits if e.rule == "TU010"} | {n.line for n in r.notes if n.rule == "TU010"}
     for i, line in enumerate(textwrap.dedent(src).lstrip("\n").splitlines(), 1):
         if "volatile=True" in line:
@@ -367,6 +366,7 @@ def test_nested_helper_gets_an_edit_or_a_note():
     if ns is not None:
         assert not ns["evaluate"](model(), [torch.randn(2, 3)])[0].requires_grad
     assert any(n.key == "helper_kept" for n in r.notes)  # `var` passed to map: its callers are unknown
+    assert "volatile" not in r.new_source
 
 
 DQN = """

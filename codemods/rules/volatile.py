@@ -39,9 +39,11 @@ _TU010_MESSAGES = {
     "torch_taken": "volatile left unchanged: the name `torch` is taken in this file, so no `torch.no_grad()` region can be written",
     "mixed_flags": "volatile left unchanged: one region would mix different volatile flags; set the regions by hand",
     "yield": "volatile left unchanged: a `yield` inside code that computes on volatile values (a region would leave no-grad on in the caller while the generator is suspended); decorate the generator by hand",
-    "helper_param_kept": "`{name}` makes volatile values from its `{param}` argument: the parameter is kept ({why}); it has had no effect since torch 0.4, so callers not migrated here must run their code under `torch.no_grad()` themselves",
-    "helper_kept": "`{name}` returns a volatile value: left unchanged ({why}); callers not migrated here must run their code under `torch.no_grad()` themselves",
-    "arg_kept": "the `{param}` argument of `{name}` is kept: the parameter stays, and dropping a positional argument would shift the others (the no-grad region is in place; the argument has no effect)",
+    "helper_param_kept": "`{name}` made volatile values from its `{param}` argument: its `volatile=` is dropped and its call sites here got the no-grad regions, but the parameter is kept ({why}); it has no effect now, so callers not migrated here must run their code under `torch.no_grad()` themselves",
+    "helper_kept": "`{name}` returned a volatile value: its `volatile=True` is dropped and its callers here got the no-grad regions, but not every caller is visible ({why}); callers not migrated here must run their code under `torch.no_grad()` themselves",
+    "helper_unchanged": "`{name}` returns volatile values: left unchanged because a call site of it here could not be migrated (see the note there)",
+    "arg_used": "the `{param}` argument of `{name}` is kept: `{name}` uses it for more than the volatile flag",
+    "arg_kept": "the `{param}` argument of `{name}` is kept: the parameter stays, and dropping a positional argument would shift the others (it has no effect on gradients now)",
     "unknown_variable": "`Variable(..., volatile=...)` left unchanged: cannot tell that this `Variable` is torch's (star import or rebinding); migrate by hand",
 }
 
@@ -324,7 +326,7 @@ helper's parameter is removed when all its call sites were migrated.
             """,
         ),
         Example(
-            title="a helper other modules may call keeps its parameter; a positional flag stays",
+            title="a helper other modules may call keeps its parameter (unused now); a positional flag stays",
             before="""
             from torch.autograd import Variable
 
@@ -340,7 +342,7 @@ helper's parameter is removed when all its call sites were migrated.
             import torch
 
             def to_var(x, volatile=False):
-                return Variable(x, volatile=volatile)
+                return Variable(x)
 
             @torch.no_grad()
             def predict(net, x):
@@ -560,7 +562,7 @@ helper's parameter is removed when all its call sites were migrated.
 
             class Trainer:
                 def wrap(self, x, volatile=False):
-                    return Variable(x, volatile=volatile)
+                    return Variable(x)
 
                 @torch.no_grad()
                 def evaluate(self, x):
@@ -570,7 +572,47 @@ helper's parameter is removed when all its call sites were migrated.
             notes=((4, "TU010", "it is a method"),),
         ),
         Example(
-            title="an always-volatile helper used as a value stays",
+            title="a helper that uses its flag for more than volatile: the call sites keep passing it",
+            before="""
+            from torch.autograd import Variable
+
+            def numericalize(arr, train=True):
+                arr = postprocess(arr, train)
+                return Variable(arr, volatile=not train)
+
+            def evaluate(net, batch):
+                return net(numericalize(batch, train=False)).data
+            """,
+            after="""
+            from torch.autograd import Variable
+            import torch
+
+            def numericalize(arr, train=True):
+                arr = postprocess(arr, train)
+                return Variable(arr)
+
+            @torch.no_grad()
+            def evaluate(net, batch):
+                return net(numericalize(batch, train=False)).data
+            """,
+            notes=((3, "TU010", "it uses `train` for more than the volatile flag"), (8, "TU010", "uses it for more than the volatile flag")),
+        ),
+        Example(
+            title="a helper whose caller cannot be migrated keeps its flag",
+            before="""
+            from torch.autograd import Variable
+
+            def to_var(x, volatile=False):
+                return Variable(x, volatile=volatile)
+
+            def step(net, x, r):
+                loss = (r - net(to_var(x, volatile=True))).mean()
+                loss.backward()
+            """,
+            notes=((3, "TU010", "a call site of it here could not be migrated"), (7, "TU010", "reaches `.backward()`")),
+        ),
+        Example(
+            title="an always-volatile helper used as a value: its flag goes, its callers are noted",
             before="""
             from torch.autograd import Variable
 
@@ -579,7 +621,15 @@ helper's parameter is removed when all its call sites were migrated.
 
             inputs = list(map(var, batches))
             """,
-            notes=((3, "TU010", "`var` returns a volatile value: left unchanged"),),
+            after="""
+            from torch.autograd import Variable
+
+            def var(a):
+                return Variable(a)
+
+            inputs = list(map(var, batches))
+            """,
+            notes=((3, "TU010", "not every caller is visible"),),
         ),
     )
 

@@ -35,9 +35,7 @@ import libcst as cst
 
 from ..cstutil import code_of, target_names
 from ..imports import dotted_name
-from ..semantic.kinds import (
-    PYNUM, PYVAL, Enumerate, FunctionRef, Grad, Module, Sequence_, Simple, Tensor, TorchRef, Tuple_, Zip,
-)
+from ..semantic.kinds import PYNUM, PYVAL, Enumerate, Grad, Module, Sequence_, Simple, Tensor, Tuple_, Zip
 from ..torchapi import COMPARISON_METHODS, FRESH_VIEW_METHODS, INDEX_METHODS, VARIABLE
 
 Flags = FrozenSet[str]
@@ -97,10 +95,10 @@ class Helper:
     index: int = -1  # positional index of param at call sites (self excluded)
     polarity: bool = True  # volatile == param (True) or == not param (False)
     default: Optional[cst.BaseExpression] = None
-    required: bool = False
     kwonly: bool = False
     external: Optional[Tuple[str, str]] = None
     default_flag: Optional[str] = None  # external helpers: flag of the default ("", "True", None)
+    param_only: bool = True  # the parameter feeds nothing but the volatile flag
 
 
 @dataclass
@@ -1073,7 +1071,7 @@ class ScopeFlow:
         if isinstance(stmt, cst.With):
             return self.is_plain(h) or self.analysis.is_no_grad_item(h)
         if isinstance(stmt, (cst.For,)):
-            return not _has_training(h, self)
+            return not _trains(h, self)
         return self.is_plain.safe_read(h)
 
     def _loop_target_state(self, stmt) -> str:
@@ -1231,9 +1229,6 @@ def _trains(node, flow) -> bool:
     return False
 
 
-_has_training = _trains
-
-
 def _headers(stmt):
     if isinstance(stmt, cst.If):
         return [stmt.test]
@@ -1325,11 +1320,3 @@ def negate(expr: cst.BaseExpression) -> cst.BaseExpression:
     return cst.UnaryOperation(operator=cst.Not(), expression=expr)
 
 
-def flag_key(expr: cst.BaseExpression) -> str:
-    return code_of(expr)
-
-
-__all__ = [
-    "EMPTY", "TRUE", "Helper", "Source", "StmtInfo", "ScopeResult", "ScopeFlow", "negate", "flag_key",
-    "FunctionRef", "TorchRef",
-]

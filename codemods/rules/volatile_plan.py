@@ -84,7 +84,6 @@ class ScopePlan:
     fix_class: FixClass = FixClass.RESTORING
     note_key: str = ""
     note_fields: dict = field(default_factory=dict)
-    note_node: Optional[cst.CSTNode] = None
     message: str = ""  # the fix description
     sources: List[Source] = field(default_factory=list)
 
@@ -199,14 +198,14 @@ def _tuple_calls(module: cst.Module) -> Set[int]:
 
 
 class VolatileAnalysis:
-    """The whole-file analysis and plan (``dry``: compute decisions only, for another module)."""
+    """The whole-file analysis and the regions per scope (no reports: ``build_plan`` turns them
+    into edits and notes; for another module of a project only the outcomes are used)."""
 
-    def __init__(self, ctx, dry: bool = False):
+    def __init__(self, ctx):
         self.ctx = ctx
         self.module: cst.Module = ctx.module
         self.imports: ImportTable = ctx.imports
         self.project = ctx.project
-        self.dry = dry
         self.model: Optional[SemanticModel] = ctx.shared(SemanticModel) if ctx.tree is not None else None
         self.module_name = None
         if self.project is not None:
@@ -415,7 +414,8 @@ class VolatileAnalysis:
         param, index = f.volatile_param
         default = getattr(f, "volatile_default", "?")
         default_flag = TRUE if default is True else "" if default is False or default is None else None
-        return Helper(None, name, None, param, index, external=(summary.name, name), default_flag=default_flag)
+        return Helper(None, name, None, param, index, external=(summary.name, name), default_flag=default_flag,
+                      param_only=bool(getattr(f, "volatile_param_only", False)))
 
     def _find_helpers(self):
         new = {}
@@ -455,7 +455,7 @@ class VolatileAnalysis:
             index = positional.index(param) if param in positional else -1
             new[key] = Helper(
                 scope.node, scope.node.name.value, scope.cls, param.name.value, index, polarity, param.default,
-                required=param.default is None, kwonly=kwonly,
+                kwonly=kwonly, param_only=_param_only(scope, res, param.name.value),
             )
         return new
 
@@ -497,8 +497,8 @@ class VolatileAnalysis:
         plan = ScopePlan(sources=sources)
         where = f"`{scope.name}`" if isinstance(scope.node, (cst.FunctionDef, cst.ClassDef)) else "module level"
 
-        def leave(key: str, node=None, **fields) -> ScopePlan:
-            plan.status, plan.note_key, plan.note_fields, plan.note_node = "note", key, fields, node
+        def leave(key: str, **fields) -> ScopePlan:
+            plan.status, plan.note_key, plan.note_fields = "note", key, fields
             return plan
 
         if res.bail:
@@ -732,6 +732,28 @@ def _project_helper_names(project) -> Set[str]:
     return names
 
 
+def _param_only(scope: ScopeInfo, res: ScopeResult, param: str) -> bool:
+    """The helper reads ``param`` only in the volatile flags of its sources."""
+    in_flags = set()
+    for src in res.sources:
+        if src.arg_index >= 0 and isinstance(src.call, cst.Call) and src.arg_index < len(src.call.args):
+            in_flags.update(id(n) for n in walk(src.call.args[src.arg_index].value))
+    not_reads = set()
+    for stmt in scope.body:
+        for n in walk(stmt):
+            if isinstance(n, cst.Arg) and n.keyword is not None:
+                not_reads.add(id(n.keyword))
+            elif isinstance(n, cst.Attribute):
+                not_reads.add(id(n.attr))
+            elif isinstance(n, (cst.Param, cst.FunctionDef, cst.ClassDef)):
+                not_reads.add(id(n.name))
+    for stmt in scope.body:
+        for n in walk(stmt):
+            if isinstance(n, cst.Name) and n.value == param and id(n) not in in_flags and id(n) not in not_reads:
+                return False
+    return True
+
+
 def _enclosing_class(scope: ScopeInfo) -> Optional[str]:
     """The class of the method the scope is (or is nested in: ``self`` of a closure)."""
     s: Optional[ScopeInfo] = scope
@@ -772,7 +794,7 @@ def dry_outcomes(project, module: str, unsafe: bool) -> Optional[Outcomes]:
             mod = cst.parse_module(text)
             imports = ImportTable(tree, summary.name, project, summary.package)
             ctx = FileContext(summary.path, text, mod, imports, unsafe, tree=tree, project=project)
-            result = outcomes_of(VolatileAnalysis(ctx, dry=True))
+            result = outcomes_of(VolatileAnalysis(ctx))
         except (SyntaxError, ValueError, RecursionError, cst.ParserSyntaxError):
             result = None
     _DRY[key] = result
@@ -787,6 +809,8 @@ def project_removal(analysis: VolatileAnalysis, hmod: str, hname: str, own: Outc
     f = summary.functions.get(hname) if summary else None
     if f is None or (f.volatile_param is None and not f.volatile_always):
         return False, "the project index does not know it as a helper"
+    if f.volatile_param is not None and not getattr(f, "volatile_param_only", False):
+        return False, f"it uses `{f.volatile_param[0]}` for more than the volatile flag"
     if not project.sees_every_call(hmod, hname):
         return False, "it is used other than by plain calls (passed on, `*args`/`**kwargs`)"
     for path in getattr(project, "unparsed", ()):
@@ -887,7 +911,7 @@ def build_plan(a: VolatileAnalysis) -> Plan:
     """Turn the analysis into edits (ids of original nodes) and reports."""
     plan = Plan()
     torch = a.torch_name() or "torch"
-    EXACT, RESTORING = FixClass.EXACT, FixClass.RESTORING
+    EXACT = FixClass.EXACT
 
     def drop(call, idx) -> None:
         plan.drop_args.setdefault(id(call), set()).add(idx)
@@ -972,8 +996,25 @@ def build_plan(a: VolatileAnalysis) -> Plan:
                     out.append((s, scope))
         return out
 
+    helper_of_scope = {id(h.func): h for h in a.helpers.values() if h.func is not None}
+    handled_memo: Dict[int, bool] = {}
+
+    def handled(h) -> bool:
+        """Every call site of the helper in view was migrated (a site in another helper counts
+        when that helper is handled: its flag goes to its own call sites)."""
+        key = id(h)
+        if key in handled_memo:
+            return handled_memo[key]
+        handled_memo[key] = False  # a cycle of helpers: not handled
+        ok = all(migrated(s, sc) for s, sc in site_list(lambda hh: hh is h))
+        handled_memo[key] = ok
+        return ok
+
     def migrated(s, scope) -> bool:
-        return s.flag == "" or id(scope.node) in applied
+        if s.flag == "" or id(scope.node) in applied:
+            return True
+        outer = helper_of_scope.get(id(scope.node))
+        return outer is not None and handled(outer)
 
     def settle_sites(sites, removable: bool) -> None:
         for s, scope in sites:
@@ -985,7 +1026,9 @@ def build_plan(a: VolatileAnalysis) -> Plan:
                 continue
             if not migrated(s, scope):
                 continue
-            if removable or s.keyword:
+            if not s.helper.param_only:
+                report("note", s.call, "arg_used", name=s.helper.name, param=s.helper.param)
+            elif removable or s.keyword:
                 drop(s.call, s.arg_index)
             else:
                 report("note", s.call, "arg_kept", name=s.helper.name, param=s.helper.param)
@@ -1000,6 +1043,8 @@ def build_plan(a: VolatileAnalysis) -> Plan:
         nested = hscope is not None and hscope.parent is not None and isinstance(hscope.parent.node, cst.FunctionDef)
         if cls is not None:
             ok, why = False, "it is a method: callers outside this module are not visible"
+        elif h.param is not None and not h.param_only:
+            ok, why = False, f"it uses `{h.param}` for more than the volatile flag"
         elif a.project is not None and a.module_name and not nested and _is_top_level(a, h.func):
             ok, why = project_removal(a, a.module_name, name, own)
         else:
@@ -1014,18 +1059,26 @@ def build_plan(a: VolatileAnalysis) -> Plan:
                 ok, why = False, "callers in other modules may pass it (no project index)"
         if not sites and not ok:
             why = why or "no call site in this module"
-        if ok:
-            for s in inner:
-                if s.arg_index >= 0:
-                    drop(s.call, s.arg_index)
-            if h.param is not None:
-                plan.remove_params[id(h.func)] = h.param
-                report("edit", h.func, f"parameter `{h.param}` removed: every call site decides its no-grad region", EXACT)
-            else:
-                report("edit", h.func, f"`{h.name}` no longer makes volatile values: every caller got its no-grad region", EXACT)
+        if not handled(h):
+            # a caller in view could not be migrated: the helper keeps its flag (the marker)
+            report("note", h.func, "helper_unchanged", name=h.name)
+            settle_sites(sites, False)
+            continue
+        # the flag inside the helper goes: the regions are the call sites' now, and it has had no
+        # effect since torch 0.4 (callers out of view keep today's behaviour; the note says so)
+        for s in inner:
+            if s.arg_index >= 0:
+                drop(s.call, s.arg_index)
+        if ok and h.param is not None:
+            plan.remove_params[id(h.func)] = h.param
+            report("edit", h.func, f"`{h.name}`: parameter `{h.param}` and its `volatile=` removed: every call site was migrated to a no-grad region", EXACT)
+        elif ok:
+            report("edit", h.func, f"`{h.name}`: `volatile=True` removed: every caller was migrated to a no-grad region", EXACT)
         elif h.param is not None:
+            report("edit", h.func, f"`{h.name}`: `volatile={h.param}` removed (no effect since torch 0.4); the no-grad regions go to its call sites", EXACT)
             report("note", h.func, "helper_param_kept", name=h.name, param=h.param, why=why)
         else:
+            report("edit", h.func, f"`{h.name}`: `volatile=True` removed (no effect since torch 0.4); the no-grad regions go to its call sites", EXACT)
             report("note", h.func, "helper_kept", name=h.name, why=why)
         settle_sites(sites, ok)
     # helpers of other project modules called here
