@@ -118,7 +118,10 @@ Left unchanged, with a note: a volatile value that reaches `.backward()` (it cou
 different flags, volatile values consumed in a lambda or decorator, values that are only passed on
 (returned, stored: their consumers are not visible here), `x.volatile = <expression>`, a `yield`
 inside code that computes on volatile values, and code where the consumers of a volatile value
-cannot be separated from code that needs gradients.
+cannot be separated from code that needs gradients. In such a scope a `Variable(x, volatile=True)`
+that is one element of a tuple (`data, target = Variable(data, volatile=True), Variable(target)`)
+still loses its flag (it has no effect since 0.4), so that the statement migrates whole, never
+half (TU001 unwraps the other elements); the note says where the region belongs.
 
 Fix safety: restoring. The regions make the migrated code do on today's torch what the legacy
 code did on 0.3: results computed from volatile inputs do not require grad and build no graph
@@ -409,6 +412,30 @@ helper's parameter is removed when all its call sites were migrated.
                 return out
             """,
             notes=((5, "TU010", "unproven fix not applied (use --unsafe)"),),
+        ),
+        Example(
+            title="a tuple with a volatile element is never left half migrated",
+            before="""
+            from torch.autograd import Variable
+
+            def predict(net, loader):
+                outs = []
+                for data, target in loader:
+                    data, target = Variable(data, volatile=True), Variable(target)
+                    outs.append(net(data))
+                return outs
+            """,
+            after="""
+            from torch.autograd import Variable
+
+            def predict(net, loader):
+                outs = []
+                for data, target in loader:
+                    data, target = Variable(data), Variable(target)
+                    outs.append(net(data))
+                return outs
+            """,
+            notes=((6, "TU010", "volatile values leave it (returned)"),),
         ),
         Example(
             title="... and with --unsafe",
