@@ -15,9 +15,8 @@ from ..cstutil import prune_statements, strip_arg_comma
 from ..model import Example, FixClass
 from ..rule import TreeRule
 from ..semantic.kinds import Tensor
-from ..semantic.model import SemanticModel
 from .volatile_flow import TRUE
-from .volatile_plan import Plan, VolatileAnalysis, build_plan, region_context
+from .volatile_plan import Plan, VolatileAnalysis, build_plan, region_context, semantic_model
 
 
 class _Shared:
@@ -867,7 +866,7 @@ Fix safety: exact. The constant is exactly what the read returns today; only the
         self.guards: Set[int] = set()
         self.target_ids: Set[int] = set()
         self.active = self.imports.imports_torch
-        self.model = self.ctx.shared(SemanticModel)
+        self.model = semantic_model(self.ctx)
         self.skip = self.ctx.shared(_Shared).dropped
 
     def visit_If(self, node):

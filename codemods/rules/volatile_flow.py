@@ -560,6 +560,7 @@ class ScopeFlow:
         self.plain: Dict[str, str] = {}
         self.covered = 0  # depth of enclosing no-grad contexts
         self.wrapped = scope.wrapped  # names passed to Variable(...): plain tensors in 0.3
+        self._initial: Dict[str, str] = {}
 
     # -- names ----------------------------------------------------------------------------------
     def state_of(self, name: str) -> str:
@@ -570,6 +571,12 @@ class ScopeFlow:
 
     def initial_state(self, name: str) -> str:
         """The state of a name not bound yet in the flow (parameters, globals, outer names)."""
+        hit = self._initial.get(name)
+        if hit is None:
+            hit = self._initial[name] = self._initial_state(name)
+        return hit
+
+    def _initial_state(self, name: str) -> str:
         head = name.split(".")[0]
         if head == self.scope.self_name and name == head:
             return UNKNOWN

@@ -40,6 +40,12 @@ from .volatile_flow import (
 )
 
 
+def semantic_model(ctx) -> SemanticModel:
+    """``ctx.analysis`` (the per-file semantic model), built once per file."""
+    model = getattr(ctx, "analysis", None)
+    return model if isinstance(model, SemanticModel) else ctx.shared(SemanticModel)
+
+
 class PlanError(Exception):
     def __init__(self, key: str, **fields):
         super().__init__(key)
@@ -206,7 +212,7 @@ class VolatileAnalysis:
         self.module: cst.Module = ctx.module
         self.imports: ImportTable = ctx.imports
         self.project = ctx.project
-        self.model: Optional[SemanticModel] = ctx.shared(SemanticModel) if ctx.tree is not None else None
+        self.model: Optional[SemanticModel] = semantic_model(ctx) if ctx.tree is not None else None
         self.module_name = None
         if self.project is not None:
             summary = self.project.module_for_path(ctx.path)
