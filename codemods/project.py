@@ -18,6 +18,7 @@ depend on the order of the files given.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
@@ -67,6 +68,7 @@ class ModuleSummary:
     classes: Dict[str, ClassSummary] = field(default_factory=dict)
     variables: Dict[str, Kind] = field(default_factory=dict)
     imports_torch: bool = False
+    sha1: str = ""  # of the source indexed (a reader can tell that a file changed since)
 
 
 def module_name_for(path: str) -> Tuple[str, bool, str]:
@@ -97,7 +99,8 @@ class ProjectIndex:
         self.escaping: Set[Tuple[str, str]] = set()  # functions referenced other than by a call
         self.stats: Dict[str, float] = {}
         self.recording = False  # while call sites are recorded, parameters are not yet known
-        self.unparsed: List[str] = []  # files given to ``build`` that could not be read or parsed
+        # files given to ``build`` and left out (unreadable, unparsable, a second module of one name)
+        self.left_out: List[str] = []
 
     # -- queries --------------------------------------------------------------------------------------
     def module_for_path(self, path: str) -> Optional[ModuleSummary]:
@@ -259,15 +262,18 @@ class ProjectIndex:
                 if isinstance(source, bytes):
                     text, _, failure = decode(source)
                     if failure or text is None:
+                        index.left_out.append(os.path.abspath(path))
                         continue
                 tree = ast.parse(text)
             except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
-                index.unparsed.append(os.path.abspath(path))
+                index.left_out.append(os.path.abspath(path))
                 continue
             name, package, _ = module_name_for(path)
             if name in index.modules:  # two roots with the same module name: keep the first
+                index.left_out.append(os.path.abspath(path))
                 continue
             summary = ModuleSummary(name, os.path.abspath(path), package)
+            summary.sha1 = hashlib.sha1(source if isinstance(source, bytes) else source.encode("utf-8")).hexdigest()
             index.modules[name] = summary
             index.by_path[summary.path] = name
             parsed[name] = (tree, summary)
