@@ -1,6 +1,6 @@
 """A small legacy (PyTorch 0.3) evaluation + DQN-style script exercising TU010 (volatile-no-grad).
 
-Try: torchupgrade diff --unsafe examples/volatile_eval.py
+Try: torchupgrade diff examples/volatile_eval.py
 """
 import torch.nn as nn
 import torch.nn.functional as F

@@ -816,9 +816,9 @@ def test_cross_module_helper_keeps_its_parameter_when_a_call_site_is_not_migrate
     utils, ev, tr = (out[os.path.join("pkg", f)] for f in ("utils.py", "evaluate.py", "train.py"))
     assert "def to_var(x, volatile=False):" in utils.new_source
     assert any(n.key == "helper_param_kept" and "pkg.train" in n.message for n in utils.notes)
-    # the migrated call sites: the keyword flag goes, the positional one stays (never shifted)
-    assert "net(to_var(x))" in ev.new_source and "utils.to_var(x, True)" in ev.new_source
-    assert any(n.key == "arg_kept" for n in ev.notes)
+    # the migrated call sites drop the flag (keyword, or last positional with a literal default):
+    # the parameter stays and takes its default
+    assert "net(to_var(x))" in ev.new_source and "utils.to_var(x))" in ev.new_source
     assert "to_var(x, volatile=True)" in tr.new_source and any(n.key == "backward" for n in tr.notes)
     evaluate, _ = _load(tmp_path, out, monkeypatch)
     with warnings.catch_warnings():
@@ -922,3 +922,78 @@ def test_corpus_volatile_files_fixed_point_and_no_training_in_regions(unsafe, pr
             assert_no_training_in_regions(new.decode(), data.decode())
             again = migrate(new, path=path, unsafe=unsafe, project=index, select=select)
             assert not again.changed, f"{path}: a second run changes it"
+
+
+def test_suppression_comment_and_code_already_under_no_grad():
+    src = """
+    import torch
+    from torch.autograd import Variable
+
+    def a(net, x):
+        v = Variable(x, volatile=True)  # torchupgrade: ignore[TU010]
+        return net(v).data
+
+    def b(net, x):
+        with torch.no_grad():
+            out = net(Variable(x, volatile=True))
+        return out.data
+
+    @torch.no_grad()
+    def c(net, x):
+        return net(Variable(x, volatile=True)).data
+    """
+    r = convert(src, unsafe=False, select=("TU010",))
+    code = r.new_source
+    assert "v = Variable(x, volatile=True)  # torchupgrade: ignore[TU010]" in code
+    assert code.count("no_grad") == 2  # nothing added
+    assert code.count("volatile=True") == 1
+    assert all(e.fix_class is FixClass.EXACT for e in r.edits)
+
+
+def test_every_message_key_is_keyed():
+    """Every TU010/TU011 note the corpus produces has a key of the rule's messages (or is an
+    unproven fix)."""
+    for paths, chosen in _volatile_files().values():
+        for path in chosen:
+            r = migrate(Path(path).read_bytes(), path=path, select=["TU010", "TU011"])
+            for n in r.notes:
+                rule = VolatileNoGrad if n.rule == "TU010" else None
+                if rule is not None:
+                    assert n.key in rule.messages or n.key == "unproven", (path, n)
+
+
+@pytest.mark.parametrize("order", ["callers first", "helper first"])
+def test_cross_module_files_written_in_any_order_stay_consistent(tmp_path, monkeypatch, order):
+    """Files are migrated one by one (in parallel workers) and written as they come: whichever
+    is written first, the helper and its callers agree (the parameter goes, or stays with its
+    default), and the code runs."""
+    files = {"pkg/__init__.py": "", "pkg/utils.py": UTILS, "pkg/evaluate.py": EVALUATE, "pkg/train.py": TRAIN}
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n"))
+    paths = sorted(str(p) for p in tmp_path.rglob("*.py"))
+    index = ProjectIndex.build(paths)
+    if order == "helper first":
+        paths = sorted(paths, key=lambda p: not p.endswith("utils.py"))
+    else:
+        paths = sorted(paths, key=lambda p: p.endswith("utils.py"))
+    for path in paths:
+        r = migrate(Path(path).read_text(), path=path, project=index, select=["TU010"])
+        assert r.failure is None
+        Path(path).write_text(r.new_source)
+    utils = (tmp_path / "pkg" / "utils.py").read_text()
+    evaluate_src = (tmp_path / "pkg" / "evaluate.py").read_text()
+    assert "to_var(x, volatile=True)" not in evaluate_src and "to_var(x, True)" not in evaluate_src
+    if order == "helper first":
+        assert "def to_var(x):" in utils
+    else:
+        assert "def to_var(x, volatile=False):" in utils  # the callers had changed: not judged
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+    import sys
+
+    for mod in [m for m in list(sys.modules) if m == "pkg" or m.startswith("pkg.")]:
+        del sys.modules[mod]
+    evaluate = importlib.import_module("pkg.evaluate")
+    assert not evaluate.predict(model(), torch.randn(2, 3)).requires_grad

@@ -97,19 +97,28 @@ What it does, per scope (module, function, class body), by data flow in statemen
   `with torch.set_grad_enabled(<negated expression>):` (`train`, never `not not train`); the
   expression must not be reassigned in the function. `volatile=False` is dropped.
 * Helpers that return a volatile value, `def to_var(x, volatile=False): return Variable(x,
-  volatile=volatile)` (or always-volatile ones), move the region to their call sites: calls with
-  `volatile=True` get the region around the statements that consume the result. In the same module
-  that covers functions called by name (nested ones too) and methods called as `self.f(...)`.
+  volatile=volatile)` (or always-volatile ones, nested ones too), move the region to their call
+  sites: calls with `volatile=True` get the region around the statements that consume the result.
+  In the same module that covers functions called by name and methods called as `self.f(...)`.
   With a project index (the files of a run analysed together), calls of a helper defined in
   another module (`from utils import to_var`, `utils.to_var(x, volatile=True)`) are sources in
-  the calling module too. The helper's parameter (and its inner `volatile=`) is removed only when
-  every call site was migrated: with a project index, when the index sees every call of it (none
-  passes it on or uses `*args`), every call site passes the flag as a keyword or as the last
-  positional argument, and every calling module's region was placed; without one, when the module
-  is a script (a `__main__` guard or top-level loops) or the helper is nested, every use is a
-  migrated call, and no call passes the flag positionally before other arguments. Otherwise the
-  helper and its parameter stay (with a note), migrated call sites drop a keyword flag, and keep a
-  positional one (never shifting the other arguments).
+  the calling module too. When every call site in view got its region, the helper's inner
+  `volatile=` goes (it has had no effect since 0.4; callers out of view keep today's behaviour, and
+  the note says so); if one of them could not be migrated, the helper is left unchanged, as a
+  marker. The parameter itself is removed only when every call site was migrated and dropping it
+  shifts no argument: with a project index, when the index sees every call of it (none passes it
+  on, none uses `*args`/`**kwargs`, no file of the project was left out of the index), the
+  parameter feeds nothing but the flag, every call site passes it as a keyword or as the last
+  positional argument, and every call site in the project was migrated (other modules are judged
+  on their files as the index saw them, so files migrated in any order agree); without an index,
+  when the module is a script (a `__main__` guard or top-level loops) or the helper is nested, and
+  every use is a migrated call. Otherwise the parameter stays (it has no effect; a note says why).
+  A migrated call site drops the flag when passed as a keyword, or as the last positional
+  argument when the parameter has a literal default (the parameter then either goes or takes its
+  default); it never shifts other positional arguments, and keeps an argument the helper also
+  uses for something else (`numericalize(arr, train=False)`). The rule only reads files that
+  mention `volatile`: a caller that passes the flag positionally in a file that never spells it
+  is not migrated (and the helper keeps its parameter).
 * `import torch` is added when the file lacks it.
 
 Left unchanged, with a note: a volatile value that reaches `.backward()` (it could not run under

@@ -787,10 +787,13 @@ def dry_outcomes(project, module: str, unsafe: bool) -> Optional[Outcomes]:
             data = fh.read()
     except OSError:
         return None
+    digest = hashlib.sha1(data).hexdigest()
+    if not getattr(summary, "sha1", "") or digest != summary.sha1:
+        return None  # changed since it was indexed (already migrated by another worker?): unknown
     text, _, failure = decode(data)
     if failure or text is None:
         return None
-    key = (summary.path, hashlib.sha1(data).hexdigest(), unsafe, id(project))
+    key = (summary.path, digest, unsafe, id(project))
     if key in _DRY:
         return _DRY[key]
     result: Optional[Outcomes] = Outcomes()
@@ -808,8 +811,9 @@ def dry_outcomes(project, module: str, unsafe: bool) -> Optional[Outcomes]:
 
 
 def project_removal(analysis: VolatileAnalysis, hmod: str, hname: str, own: Outcomes) -> Tuple[bool, str]:
-    """May the helper ``hmod.hname`` lose its volatile parameter (or flag)? The same answer in
-    every module of the project: (yes/no, why not)."""
+    """May the helper ``hmod.hname`` (of this module) lose its volatile parameter (or flag)?
+    (yes/no, why not). Every call site in the project must have been migrated: the other
+    modules' sites are judged on their files as the index saw them (``dry_outcomes``)."""
     project = analysis.project
     summary = project.modules.get(hmod)
     f = summary.functions.get(hname) if summary else None
@@ -819,7 +823,7 @@ def project_removal(analysis: VolatileAnalysis, hmod: str, hname: str, own: Outc
         return False, f"it uses `{f.volatile_param[0]}` for more than the volatile flag"
     if not project.sees_every_call(hmod, hname):
         return False, "it is used other than by plain calls (passed on, `*args`/`**kwargs`)"
-    for path in getattr(project, "unparsed", ()):
+    for path in getattr(project, "left_out", ()):
         try:
             with open(path, "rb") as fh:
                 if hname.encode() in fh.read():
@@ -834,6 +838,8 @@ def project_removal(analysis: VolatileAnalysis, hmod: str, hname: str, own: Outc
                 return False, "a call site passes it positionally before other arguments"
             if param not in kws and npos <= index:
                 continue  # the default: nothing to migrate there
+            if param not in kws and calling != hmod and not _literal_default(f):
+                return False, f"a call site in `{calling}` passes it positionally and it has no literal default"
         counts[calling] = counts.get(calling, 0) + 1
     outcome_of = {}
 
@@ -854,6 +860,10 @@ def project_removal(analysis: VolatileAnalysis, hmod: str, hname: str, own: Outc
         if len(sites) < n or not all(sites):
             return False, f"a call site in `{module}` was not migrated"
     return True, ""
+
+
+def _literal_default(f) -> bool:
+    return getattr(f, "volatile_default", "?") in (True, False, None)
 
 
 def region_lines(module: cst.Module, scope: ScopeInfo, regions) -> List[Tuple[int, int]]:
@@ -1092,8 +1102,21 @@ def build_plan(a: VolatileAnalysis) -> Plan:
     for s, scope in site_list(lambda hh: hh.external is not None):
         external.setdefault(s.helper.external, []).append((s, scope))
     for (hmod, hname), sites in sorted(external.items()):
-        ok, _ = project_removal(a, hmod, hname, own)
-        settle_sites(sites, ok)
+        # Another module decides about the parameter, possibly in another process and after
+        # this file was written: a migrated call site drops a keyword flag, or the last
+        # positional one when the parameter has a literal default, whatever it decides (the
+        # parameter either goes, or stays and takes its default); anything else stays.
+        f = a.project.modules[hmod].functions.get(hname)
+        for s, scope in sites:
+            if s.arg_index < 0 or not migrated(s, scope):
+                continue
+            if not s.helper.param_only:
+                if s.flag != "":
+                    report("note", s.call, "arg_used", name=s.helper.name, param=s.helper.param)
+            elif s.keyword or (_positional_last(s) and f is not None and _literal_default(f)):
+                drop(s.call, s.arg_index)
+            elif s.flag != "":
+                report("note", s.call, "arg_kept", name=s.helper.name, param=s.helper.param)
     return plan
 
 
