@@ -997,3 +997,21 @@ def test_cross_module_files_written_in_any_order_stay_consistent(tmp_path, monke
         del sys.modules[mod]
     evaluate = importlib.import_module("pkg.evaluate")
     assert not evaluate.predict(model(), torch.randn(2, 3)).requires_grad
+
+
+def test_match_cases_get_their_own_regions():
+    src = """
+    import torch
+    from torch.autograd import Variable
+
+    def f(net, x, mode):
+        match mode:
+            case "eval":
+                out = net(Variable(x, volatile=True))
+                print(out.data)
+            case _:
+                loss = net(x).sum()
+                loss.backward()
+    """
+    r = convert(src, unsafe=False, select=("TU010",))
+    assert '        case "eval":\n            with torch.no_grad():\n                out = net(Variable(x))\n' in r.new_source

@@ -1182,7 +1182,20 @@ class ScopeFlow:
             taint.clear()
             taint.update(merged)
             return
-        # Match and anything else: its statements are not analysed (the statement is X)
+        if isinstance(stmt, getattr(cst, "Match", ())):
+            before = dict(self.plain)
+            merged = dict(taint)
+            plain_all = dict(before)
+            for case in stmt.cases:
+                self.plain = dict(before)
+                cs = dict(taint)
+                for name in _pattern_names(case.pattern):
+                    self.bind_target(cst.Name(name), EMPTY, cs, UNKNOWN, record=False)
+                merged = _merge(merged, self.block(_suite_statements(case.body), cs, record=record))
+                plain_all = _merge_plain(plain_all, self.plain, self)
+            self.plain = plain_all
+            taint.clear()
+            taint.update(merged)
 
 
 def _merge(a: Dict[str, Flags], b: Dict[str, Flags]) -> Dict[str, Flags]:
@@ -1204,6 +1217,19 @@ def _merge_plain(a: Dict[str, str], b: Dict[str, str], flow: ScopeFlow) -> Dict[
 def _callee_name(call: cst.Call) -> str:
     d = dotted_name(call.func)
     return d if d is not None else code_of(call.func)[:40]
+
+
+def _pattern_names(pattern) -> List[str]:
+    """Names a match-case pattern binds (``case Point(x=a) as p``)."""
+    out = []
+    for n in walk(pattern):
+        if isinstance(n, getattr(cst, "MatchAs", ())) and n.name is not None:
+            out.append(n.name.value)
+        elif isinstance(n, getattr(cst, "MatchStar", ())) and n.name is not None:
+            out.append(n.name.value)
+        elif isinstance(n, getattr(cst, "MatchMapping", ())) and n.rest is not None:
+            out.append(n.rest.value)
+    return out
 
 
 def _reads_only(node) -> bool:
