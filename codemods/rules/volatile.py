@@ -140,10 +140,14 @@ value leaves the region (returned, stored on `self` or in a container passed in,
 region's extent rests on an assumption the tool cannot check (0.3 kept the value volatile in its
 consumers, today code outside the region builds a graph on it again): such regions are unproven
 and applied only with `--unsafe`, otherwise a note describes them. Exact parts are always
-applied: `volatile=False` (and `volatile=x.volatile`, always False today) is dropped,
-`x.volatile = False` in a scope with no volatile source is deleted, a flag no operation consumes
-(`Variable(x, volatile=True).data`) or one already under `torch.no_grad()` is dropped, and a
-helper's parameter is removed when all its call sites were migrated.
+applied (the same on 0.3 and today): `volatile=False` (and `volatile=x.volatile`, always False
+today) is dropped, `x.volatile = False` in a scope with no volatile source is deleted, a flag no
+operation consumes (`Variable(x, volatile=True).data`) or one already under `torch.no_grad()` is
+dropped, and a helper's parameter is removed when all its call sites were migrated. Two edits are
+labelled exact because they change nothing on today's torch, although they restore nothing for
+code out of view: a helper's inner `volatile=` once every call site in view got its region (a
+caller elsewhere keeps today's behaviour; the note on the helper says so), and the flag of a
+tuple element in a scope left with a note (see above; the note gives the region).
 """
     examples = (
         Example(

@@ -1,11 +1,12 @@
 """TU010's per-file plan: run the data flow over every scope and decide the rewrites.
 
 The plan is made on the original module (the rule's ``visit_Module``) and keyed by the ids of
-its nodes; the rule applies it in its leave hooks. ``FilePlan`` is also computed, without
-reporting anything, for *other* modules of a project (``dry_outcomes``): a helper's parameter
-is removed only when every call site of it in the project was migrated, and a caller only drops
-a positional argument when the parameter goes, so both sides must reach the same decision from
-the same facts.
+its nodes; the rule applies it in its leave hooks (``build_plan`` turns the analysis into edits,
+notes and the ids to rewrite). The analysis is also run, without reporting anything, on *other*
+modules of a project (``dry_outcomes``), from their files as the project index saw them: a
+helper's parameter is removed only when every call site of it in the project was migrated. A
+caller never depends on that decision: it drops a flag only where dropping it is right whether
+the parameter goes or stays.
 
 Region shape, per scope (see ``_regions``):
 
@@ -35,8 +36,8 @@ from ..model import FixClass
 from ..semantic.kinds import UNKNOWN, FunctionRef
 from ..semantic.model import SemanticModel
 from .volatile_flow import (
-    walk, NO_GRAD_CONTEXTS, TRUE, Helper, ScopeFlow, ScopeResult, Source, _all_nested_statements, _blocks,
-    _contains_yield, _suite_statements, negate,
+    NO_GRAD_CONTEXTS, TRUE, Helper, ScopeFlow, ScopeResult, Source, _all_nested_statements, _blocks,
+    _contains_yield, _suite_statements, negate, walk,
 )
 
 
@@ -542,6 +543,10 @@ class VolatileAnalysis:
         plan.fix_class = FixClass.UNPROVEN if res.escapes else FixClass.RESTORING
         return plan
 
+    def allowed(self, fc: FixClass) -> bool:
+        """A fix of this class is applied in this run."""
+        return fc is not FixClass.UNPROVEN or bool(self.ctx.unsafe)
+
     def torch_name(self) -> Optional[str]:
         alias = self.imports.module_alias("torch")
         if alias:
@@ -886,13 +891,6 @@ def region_context(torch: str, flag: str, flag_nodes) -> str:
 
 
 # -- the decisions, for the rule ---------------------------------------------------------------------
-def _allowed(self: VolatileAnalysis, fc: FixClass) -> bool:
-    return fc is not FixClass.UNPROVEN or bool(self.ctx.unsafe)
-
-
-VolatileAnalysis.allowed = _allowed  # type: ignore[attr-defined]
-
-
 def _is_script(module: cst.Module) -> bool:
     for s in module.body:
         if isinstance(s, (cst.For, cst.While)):
