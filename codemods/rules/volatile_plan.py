@@ -1089,7 +1089,7 @@ def build_plan(a: VolatileAnalysis) -> Plan:
         elif ok:
             report("edit", h.func, f"`{h.name}`: `volatile=True` removed: every caller was migrated to a no-grad region", EXACT)
         elif h.param is not None:
-            report("edit", h.func, f"`{h.name}`: `volatile={h.param}` removed (no effect since torch 0.4); the no-grad regions go to its call sites", EXACT)
+            report("edit", h.func, f"`{h.name}`: its `volatile=` flag removed (no effect since torch 0.4); the no-grad regions go to its call sites", EXACT)
             report("note", h.func, "helper_param_kept", name=h.name, param=h.param, why=why)
         else:
             report("edit", h.func, f"`{h.name}`: `volatile=True` removed (no effect since torch 0.4); the no-grad regions go to its call sites", EXACT)
