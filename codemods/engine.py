@@ -248,10 +248,14 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
     new_text = module.code
     if new_text == text:
         return text, ctx
-    if ctx.pending_imports:
-        module = add_module_imports(module, ctx.pending_imports)
-        new_text = module.code
     new_tree, failure = parse_python(new_text, path)
+    if failure is None and ctx.pending_imports:
+        used = _names_used(new_tree)
+        wanted = [m for m in ctx.pending_imports if m.split(".")[0] in used]
+        if wanted:
+            module = add_module_imports(module, wanted)
+            new_text = module.code
+            new_tree, failure = parse_python(new_text, path)
     if failure is None and ctx.cleanup:
         used = _names_used(new_tree)
         unused = {local: q for local, q in ctx.cleanup.items() if local not in used}
@@ -341,9 +345,11 @@ class _Batch(cst.CSTTransformer):
             if stopped[i] is None and hook(node) is False:  # type: ignore[operator]
                 stopped[i] = node
                 self.leave_on_stop[i] = True
+        self.ctx.parents.append(node)
         return True
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
+        self.ctx.parents.pop()
         stopped = self.stopped
         cls = type(original_node)
         for i, hook in self._hooks(self._leaves, "leave_", cls):

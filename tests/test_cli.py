@@ -115,10 +115,10 @@ def test_select_ignore_unsafe(tmp_path):
     src = "from torch.autograd import Variable\nif type(h) == Variable:\n    h = Variable(h.data)\n"
     f = tmp_path / "a.py"
     f.write_text(src)
-    r = tu("diff", "--select", "TU002", f)
-    assert r.stdout == b"" and b"TU002 note: unproven fix not applied" in r.stderr
-    r = tu("diff", "--select", "TU002", "--unsafe", f)
+    r = tu("diff", "--select", "TU002", f)  # a restoring fix: applied by default
     assert b"+if isinstance(h, torch.Tensor):" in r.stdout and b"Variable(h.data)" in r.stdout
+    r = tu("diff", "--select", "TU036", f)
+    assert r.stdout == b""
     r = tu("diff", "--ignore", "TU002,TU01,TU02", "-q", f)
     assert b"+    h = h.data" in r.stdout and b" note: " not in r.stderr
 

@@ -104,6 +104,11 @@ def _rank_drop(rank) -> frozenset:
     return frozenset(out) or ANY_RANK
 
 
+def _reduced(legacy: Legacy) -> Legacy:
+    """0.3 type of a full reduction: a plain tensor reduced to a Python number."""
+    return Legacy.NUMBER if legacy in (Legacy.TENSOR, Legacy.NUMBER) else legacy
+
+
 def _dtype_of(q: str) -> DType:
     d = api.CONSTRUCTOR_DTYPES.get(q)
     return DType(d) if d else DType.UNKNOWN
@@ -219,6 +224,8 @@ class Inference:
                     if k is UNKNOWN and name in scope.evidence:
                         k = Tensor()
                     kind = join(kind, k)
+                if name in scope.grad_names:
+                    kind = kind.with_(grad=Grad.PARAM) if isinstance(kind, Tensor) else Tensor(grad=Grad.PARAM)
                 new_facts[(id(scope), name)] = kind
         new_attrs: Dict[Tuple[str, str], Kind] = {}
         for cname, info in self.s.classes.items():
@@ -481,6 +488,8 @@ class Inference:
         if grad is Grad.PARAM:
             grad = Grad.MAY
         legacies = {t.legacy for t in tensors}
+        if len(legacies) == 2 and Legacy.NUMBER in legacies:
+            legacies.discard(Legacy.NUMBER)  # a 0.3 number combined with a tensor gives a tensor
         legacy = legacies.pop() if len(legacies) == 1 else Legacy.UNKNOWN
         dtypes = {t.dtype for t in tensors}
         if DType.FLOAT in dtypes:
@@ -543,7 +552,10 @@ class Inference:
         index = expr.slice
         if isinstance(base, Tensor):
             if _int_const(index) is not None:
-                return base.with_(rank=_rank_drop(base.rank))
+                rank = _rank_drop(base.rank)
+                if base.legacy is Legacy.TENSOR and base.rank == VECTOR_RANK:
+                    return base.with_(rank=rank, legacy=Legacy.NUMBER)
+                return base.with_(rank=rank)
             if isinstance(index, ast.Slice):
                 return base
             k = self._kind(index, scope)
@@ -770,7 +782,8 @@ class Inference:
             rank = frozenset({min(len(pos[0].elts), 2)})
         else:
             rank = ANY_RANK
-        return Tensor(rank, grad, Legacy.TENSOR, dtype)
+        # a factory made to require grad is a leaf Variable in 0.3 terms
+        return Tensor(rank, grad, Legacy.VARIABLE if grad is Grad.PARAM else Legacy.TENSOR, dtype)
 
     def _torch_function(self, fn: str, call: ast.Call, scope: Scope) -> Kind:
         pos = _pos(call)
@@ -793,7 +806,7 @@ class Inference:
         if fn in api.REDUCTIONS and len(pos) == 1 and not dims and not any(isinstance(a, ast.Starred) for a in call.args):
             if isinstance(first, Tensor) or fn in ("sum", "mean"):
                 dtype = first.dtype if isinstance(first, Tensor) and fn not in ("mean", "norm", "std", "var") else DType.FLOAT if fn in ("mean", "norm", "std", "var") else DType.UNKNOWN
-                return Tensor(SCALAR_RANK, grad, legacy, dtype)
+                return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
         if fn in ("eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf"):
             return Tensor(first.rank if isinstance(first, Tensor) else ANY_RANK, Grad.NO, legacy, DType.BOOL)
         if fn in ("argmax", "argmin", "nonzero"):
@@ -838,7 +851,7 @@ class Inference:
             return Tuple_((recv.with_(grad=grad, rank=ANY_RANK), Tensor(ANY_RANK, Grad.NO, legacy, DType.INT)))
         if method in ("max", "min", "median"):
             if not call.args and not call.keywords:
-                return Tensor(SCALAR_RANK, grad, legacy, recv.dtype)
+                return Tensor(SCALAR_RANK, grad, _reduced(legacy), recv.dtype)
             if len(pos) == 1 and not _is_number(pos[0]) and not call.keywords:
                 other = self._kind(pos[0], scope)
                 return recv.with_(grad=grad) if isinstance(other, Tensor) else UNKNOWN
@@ -846,15 +859,15 @@ class Inference:
             rank = recv.rank if keep is not None and not (isinstance(keep.value, ast.Constant) and keep.value.value is False) else _rank_drop(recv.rank)
             return Tuple_((Tensor(rank, grad, legacy, recv.dtype), Tensor(rank, Grad.NO, legacy, DType.INT)))
         if method in api.REDUCTIONS:
-            dtype = DType.FLOAT if method in ("mean", "norm", "std", "var") else recv.dtype
+            dtype = DType.FLOAT if method in ("mean", "norm", "std", "var") else DType.INT if recv.dtype is DType.BOOL and method == "sum" else recv.dtype
             if not call.args and not call.keywords:
-                return Tensor(SCALAR_RANK, grad, legacy, dtype)
+                return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
             if method in ("norm", "dist") and len(call.args) + len(call.keywords) == 1 and (
                 _is_number(pos[0]) if pos else call.keywords[0].arg == "p"
             ):
-                return Tensor(SCALAR_RANK, grad, legacy, dtype)
+                return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
             if method == "dot":
-                return Tensor(SCALAR_RANK, grad, legacy, dtype)
+                return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
             if dims:
                 keep = _kw(call, "keepdim")
                 rank = recv.rank if keep is not None else _rank_drop(recv.rank)

@@ -10,7 +10,9 @@ several bindings. The important kind is ``Tensor``, a product of four small latt
   those), ``PARAM`` (may be an ``nn.Parameter``: a leaf that requires grad).
 * ``legacy``: what the value was in PyTorch 0.3: a plain ``TENSOR`` or a ``VARIABLE`` (0.3
   could not mix them: a reduction of a plain tensor returned a Python number, ``.data`` of a
-  Variable was a plain tensor, a module call returned a Variable).
+  Variable was a plain tensor, a module call returned a Variable), or a ``NUMBER``: a Python
+  number in 0.3 that is a 0-dim tensor today (a full reduction of a plain tensor, an element of
+  a plain vector).
 * ``dtype``: ``FLOAT``, ``INT`` (integer), ``BOOL`` (a comparison result: uint8 in 0.3, bool
   today), ``BYTE`` (a real uint8 tensor), or unknown.
 
@@ -35,6 +37,7 @@ class Grad(enum.IntEnum):
 class Legacy(enum.Enum):
     TENSOR = "tensor"
     VARIABLE = "variable"
+    NUMBER = "number"  # a Python number in 0.3 (a reduction or an element of a plain tensor)
     UNKNOWN = "unknown"
 
 
