@@ -159,7 +159,11 @@ NETWORK_TEXT = "network access disabled by the exercise harness"
 # as failed-guess: the harness cannot prove it; the hint goes into the reason).
 GUESS_HINTS = [
     (r"iteration over a 0-d tensor", " (iteration over a 0-d tensor: e.g. `type(h) == Variable` is always False now)"),
+    (r"maximum recursion depth exceeded", " (e.g. `isinstance(x, Variable)` is True for every tensor now)"),
 ]
+# Errors in a guessed call that bad arguments do not typically cause: failed-other, not failed-guess.
+NOT_GUESS_ERRORS = {"RecursionError", "NameError", "UnboundLocalError", "ZeroDivisionError", "ImportError",
+                    "ModuleNotFoundError", "FileNotFoundError", "OSError", "PermissionError", "SystemExit"}
 STDLIB = set(getattr(sys, "stdlib_module_names", ())) | {"distutils", "imp"}
 
 
@@ -221,6 +225,8 @@ def classify(exc_type: str, message: str, phase: str, *, exc_name=None, syntax_t
         return "skipped", "abstract (NotImplementedError)"
     if phase == "call":
         hint = next((h for rx, h in GUESS_HINTS if re.search(rx, message)), "")
+        if exc_type in NOT_GUESS_ERRORS:
+            return "failed-other", f"call error: {exc_type}{hint}"
         return "failed-guess", f"guessed call failed: {exc_type}{hint}"
     return "failed-other", f"{phase} error: {exc_type}"
 
@@ -236,15 +242,19 @@ def discover_package(pkgdir: Path):
         rel = f.relative_to(pkgdir)
         if any(p.startswith(".") or p in ("__pycache__", "site-packages") for p in rel.parts):
             continue
-        if f.name in NON_LIBRARY_FILES or f.name.startswith("test_") or f.name.endswith("_test.py") \
+        if f.name in NON_LIBRARY_FILES or f.name.startswith(("test_", "main", "__main__")) or f.name.endswith("_test.py") \
                 or any(p.lower() in NON_LIBRARY_DIRS for p in rel.parts[:-1]):
             not_imported.append(str(rel))
             continue
-        parts = [] if f.name == "__init__.py" else [f.stem]
-        d = f.parent
-        while d != pkgdir and (d / "__init__.py").exists():
-            parts.insert(0, d.name)
-            d = d.parent
+        # the root is the parent of the topmost enclosing directory with an __init__.py; the
+        # directories in between are packages (or namespace portions inside one)
+        ancestors = list(f.relative_to(pkgdir).parents)[:-1]  # below pkgdir, innermost first
+        packages = [a for a in ancestors if (pkgdir / a / "__init__.py").exists()]
+        top = packages[-1] if packages else None
+        d = pkgdir / top.parent if top is not None else f.parent
+        parts = list(f.relative_to(d).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
         if not parts or not all(p.isidentifier() for p in parts):
             not_imported.append(str(rel))
             continue
@@ -294,7 +304,8 @@ def run_package(name, pkgdir: Path, scratch: Path, dep_roots, opts) -> dict:
         res_path = wdir / f"results{attempt}.jsonl"
         spec_path = wdir / f"spec{attempt}.json"
         spec = {"package": name, "roots": roots, "dep_roots": dep_roots, "modules": remaining,
-                "out": str(res_path), "item_timeout": opts.item_timeout, "pkgdir": str(pkgdir)}
+                "out": str(res_path), "item_timeout": opts.item_timeout, "pkgdir": str(pkgdir),
+                "py_compat": not opts.no_py_compat}
         spec_path.write_text(json.dumps(spec))
         with open(log_path, "ab") as log:
             proc = subprocess.Popen([opts.python, "-I", str(Path(__file__).resolve()), "--worker", str(spec_path)],
@@ -433,6 +444,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write all items and totals to this file")
     ap.add_argument("--package", action="append", help="only packages whose directory name starts with this (repeatable)")
     ap.add_argument("--item-timeout", type=float, default=20.0, help="seconds per import/construction/call (default 20)")
+    ap.add_argument("--no-py-compat", action="store_true",
+                    help="do not restore stdlib names removed since Python 3.8 (collections.Iterable, inspect.getargspec, ...)")
     ap.add_argument("--items", action="store_true", help="also list every item that did not pass")
     ap.add_argument("--markdown", action="store_true", help="print the totals table in Markdown too")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -484,7 +497,8 @@ def main(argv=None) -> int:
     meta = {"date": datetime.date.today().isoformat(), "mode": mode, "corpus": str(corpus), "python": platform.python_version(),
             "torch": _worker_torch_version(opts.python), "tool": None if opts.no_migrate else opts.torchupgrade,
             "tool_version": None if opts.no_migrate else _tool_version(opts.torchupgrade), "flags": flags,
-            "item_timeout": opts.item_timeout, "seconds": round(wall, 1), "packages": len(packages)}
+            "item_timeout": opts.item_timeout, "py_compat": not opts.no_py_compat, "seconds": round(wall, 1),
+            "packages": len(packages)}
     per, total = summarise(packages)
     print(f"torchupgrade corpus exercise: {mode}; torch {meta['torch']}, Python {meta['python']}; {len(packages)} packages")
     if migration:
@@ -540,6 +554,26 @@ def _tool_version(tool):
 # --------------------------------------------------------------------------------------------
 # Worker (runs inside the package's subprocess; imports torch)
 # --------------------------------------------------------------------------------------------
+
+def restore_removed_stdlib_names():
+    """Put back stdlib names that 2017 code used and later Pythons removed (not torch's business):
+    collections.Iterable & co. (removed in 3.10), inspect.getargspec (3.11), fractions.gcd (3.9),
+    time.clock (3.8). Disabled with --no-py-compat."""
+    import collections
+    import collections.abc
+    import fractions
+    import inspect
+    import math
+    for n in collections.abc.__all__:
+        if not hasattr(collections, n):
+            setattr(collections, n, getattr(collections.abc, n))
+    if not hasattr(inspect, "getargspec"):
+        inspect.getargspec = lambda f: inspect.getfullargspec(f)[:4]
+    if not hasattr(fractions, "gcd"):
+        fractions.gcd = math.gcd
+    if not hasattr(time, "clock"):
+        time.clock = time.perf_counter
+
 
 class ItemTimeout(BaseException):
     """Raised by the alarm; a BaseException so that `except Exception` in corpus code lets it pass."""
@@ -654,6 +688,8 @@ class Worker:
         import socket
         import warnings
 
+        if self.spec.get("py_compat", True):
+            restore_removed_stdlib_names()
         sys.path[:0] = self.spec["roots"]
         sys.path.extend(self.spec["dep_roots"])
         sys.argv = ["exercised-module"]
@@ -719,18 +755,24 @@ class Worker:
     # -- results --------------------------------------------------------------------------
     def failure(self, exc, phase):
         import traceback
+        orig = exc
         if isinstance(exc, ItemTimeout):
             status, reason = classify("", "", "timeout")
         else:
             m = re.search(r"cannot import name '[\w.]+' from '([\w.]+)'", str(exc))
-            status, reason = classify(type(exc).__name__, str(exc), phase, exc_name=getattr(exc, "name", None),
+            exc_name = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+            if exc_name and "." in exc_name and exc_name.split(".")[0] != "torch" and _importable(exc_name.split(".")[0]):
+                exc, exc_name = ImportError(f"cannot import name {exc_name.rsplit('.', 1)[1]!r} from {exc_name.rsplit('.', 1)[0]!r}"
+                                            f" (no module {exc_name})"), None
+                m = re.search(r"from '([\w.]+)'", str(exc))
+            status, reason = classify(type(exc).__name__, str(exc), phase, exc_name=exc_name,
                                       syntax_text=getattr(exc, "text", None) if isinstance(exc, SyntaxError) else None,
                                       import_from=m.group(1) if m and isinstance(exc, ImportError) else None)
         where = None
-        if isinstance(exc, SyntaxError) and exc.filename:
-            where = f"{self.rel(exc.filename)}:{exc.lineno}"
+        if isinstance(orig, SyntaxError) and orig.filename:
+            where = f"{self.rel(orig.filename)}:{orig.lineno}"
         else:
-            for fs in reversed(traceback.extract_tb(exc.__traceback__)):
+            for fs in reversed(traceback.extract_tb(orig.__traceback__)):
                 if fs.filename.startswith(self.pkgdir):
                     where = f"{self.rel(fs.filename)}:{fs.lineno}"
                     break
@@ -1078,6 +1120,14 @@ class Worker:
             if fail["status"] in ("failed-torch", "skipped") or fail["reason"] == "timeout":
                 break
         self.item("helper", modname, attr, self.best(failures), volatile_call=has_volatile)
+
+
+def _importable(name):
+    import importlib.util
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _shape(args):
