@@ -761,13 +761,18 @@ class Worker:
         else:
             m = re.search(r"cannot import name '[\w.]+' from '([\w.]+)'", str(exc))
             exc_name = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
-            if exc_name and "." in exc_name and exc_name.split(".")[0] != "torch" and _importable(exc_name.split(".")[0]):
+            if exc_name and "." in exc_name and exc_name.split(".")[0] != "torch" and _importable(exc_name.split(".")[0]) \
+                    and not self.own(exc_name.split(".")[0]):
                 exc, exc_name = ImportError(f"cannot import name {exc_name.rsplit('.', 1)[1]!r} from {exc_name.rsplit('.', 1)[0]!r}"
                                             f" (no module {exc_name})"), None
                 m = re.search(r"from '([\w.]+)'", str(exc))
-            status, reason = classify(type(exc).__name__, str(exc), phase, exc_name=exc_name,
-                                      syntax_text=getattr(exc, "text", None) if isinstance(exc, SyntaxError) else None,
-                                      import_from=m.group(1) if m and isinstance(exc, ImportError) else None)
+            import_from = m.group(1) if m and isinstance(exc, ImportError) else None
+            if import_from and self.own(import_from.split(".")[0]):
+                status, reason = "failed-other", "import error within the package: ImportError"
+            else:
+                status, reason = classify(type(exc).__name__, str(exc), phase, exc_name=exc_name,
+                                          syntax_text=getattr(exc, "text", None) if isinstance(exc, SyntaxError) else None,
+                                          import_from=import_from)
         where = None
         if isinstance(orig, SyntaxError) and orig.filename:
             where = f"{self.rel(orig.filename)}:{orig.lineno}"
@@ -778,6 +783,11 @@ class Worker:
                     break
         head = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         return {"status": status, "reason": reason, "detail": f"{type(exc).__name__}: {head}", "where": where}
+
+    def own(self, top):
+        """Is the top-level module `top` part of the package being exercised?"""
+        return any(os.path.exists(os.path.join(r, top)) or os.path.exists(os.path.join(r, top + ".py"))
+                   for r in self.spec["roots"])
 
     def rel(self, path):
         return os.path.relpath(path, self.pkgdir) if path.startswith(self.pkgdir) else path
