@@ -192,7 +192,7 @@ def classify(exc_type: str, message: str, phase: str, *, exc_name=None, syntax_t
     if phase == "guess":
         return "failed-guess", "cannot guess an argument"
     if exc_type in ("SyntaxError", "IndentationError", "TabError"):
-        if syntax_text is not None and re.search(r"\basync\s*=", syntax_text):
+        if syntax_text is not None and re.search(r"\basync\s*=", syntax_text) and not re.match(r"\s*(async\s+)?def\b|\s*lambda\b", syntax_text):
             return "failed-torch", "SyntaxError: async= keyword argument (Python >= 3.7)"
         if re.search(r"\basync\b", syntax_text or ""):
             return "failed-other", "SyntaxError: async used as a name (Python >= 3.7)"
@@ -767,8 +767,8 @@ class Worker:
                                             f" (no module {exc_name})"), None
                 m = re.search(r"from '([\w.]+)'", str(exc))
             import_from = m.group(1) if m and isinstance(exc, ImportError) else None
-            if import_from and self.own(import_from.split(".")[0]):
-                status, reason = "failed-other", "import error within the package: ImportError"
+            if (import_from and self.own(import_from.split(".")[0])) or (exc_name and self.own(exc_name.split(".")[0])):
+                status, reason = "failed-other", f"import error within the package: {type(exc).__name__}"
             else:
                 status, reason = classify(type(exc).__name__, str(exc), phase, exc_name=exc_name,
                                           syntax_text=getattr(exc, "text", None) if isinstance(exc, SyntaxError) else None,

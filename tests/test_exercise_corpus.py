@@ -182,6 +182,9 @@ def test_classify_imports_and_syntax():
     assert ec.classify("ImportError", "cannot import name 'Iterable' from 'collections'", "import",
                        import_from="collections")[0] == "failed-other"
     assert ec.classify("SyntaxError", "invalid syntax", "import", syntax_text="    x.cuda(async=True)\n")[0] == "failed-torch"
+    assert ec.classify("SyntaxError", "invalid syntax", "import",
+                       syntax_text="    def __init__(self, device=None, async=False):\n")[1] == \
+        "SyntaxError: async used as a name (Python >= 3.7)"
     assert ec.classify("SyntaxError", "Missing parentheses in call to 'print'", "import",
                        syntax_text="print 'x'\n")[0] == "failed-other"
 
