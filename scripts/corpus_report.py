@@ -242,7 +242,8 @@ def main(argv=None) -> int:
 
     note_reasons = sum((r["note_reasons"] for r in results), collections.Counter())
     if note_reasons:
-        print(f"\nnotes by reason (top 30 of {len(note_reasons)}; backticked code, quoted names and line numbers blanked):")
+        top = f"top 30 of {len(note_reasons)} reasons" if len(note_reasons) > 30 else f"{len(note_reasons)} reasons"
+        print(f"\nnotes by reason ({top}; backticked code, quoted names and line numbers blanked):")
         for reason, n in sorted(note_reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:30]:
             print(f"  {n:5d}  {reason}")
 
