@@ -10,8 +10,11 @@
 4. checks that every output that parsed before still parses, that files repaired by TU030 now
    parse, and that a second run over the outputs changes nothing;
 5. prints: files, changed, unchanged, failed (grouped by reason, then one line per file), edits
-   and notes per rule, time, and how many legacy idioms remain per kind (regex counts, before ->
-   after; regexes are approximate and count comments and docstrings too).
+   and notes per rule, edits per fix class (exact / restoring / unproven; only when the engine's
+   edits carry a `fix_class`), notes grouped by reason (the message with backticked code and line
+   numbers blanked, top 30), time, and how many legacy idioms remain per kind, before -> after:
+   once as regex counts over the whole text (approximate: comments and docstrings count too) and
+   once over code tokens only (COMMENT and STRING tokens blanked out before the same regexes).
 
 Exit status 1 if any file made the engine crash, lost parseability, or was not idempotent.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
+import io
 import multiprocessing
 import os
 import re
@@ -28,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tokenize
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -60,6 +65,42 @@ def count_idioms(text: str) -> collections.Counter:
     return collections.Counter({name: len(rx.findall(text)) for name, rx in _COMPILED})
 
 
+def code_text(text: str):
+    """text with every COMMENT and STRING token replaced by spaces (newlines kept), or None if
+    it does not tokenize (e.g. inconsistent indentation)."""
+    lines = list(io.StringIO(text))
+    try:
+        toks = list(tokenize.generate_tokens(iter(lines).__next__))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    offsets = [0]
+    for ln in lines:
+        offsets.append(offsets[-1] + len(ln))
+    chars = list(text)
+    for t in toks:
+        if t.type in (tokenize.COMMENT, tokenize.STRING):
+            for i in range(offsets[t.start[0] - 1] + t.start[1], offsets[t.end[0] - 1] + t.end[1]):
+                if chars[i] not in "\r\n":
+                    chars[i] = " "
+    return "".join(chars)
+
+
+def count_code_idioms(text: str):
+    """(counts over code tokens, tokenized?): falls back to the whole text when it does not tokenize."""
+    code = code_text(text)
+    return count_idioms(text if code is None else code), code is not None
+
+
+def note_reason(rule: str, message: str) -> str:
+    """A note's message with what is specific to one place blanked: backticked code, quoted names,
+    line numbers; so that notes group by reason."""
+    msg = re.sub(r"`[^`]*`", "`…`", message)
+    msg = re.sub(r"'[^'\s]*'", "'…'", msg)
+    msg = re.sub(r"\bline \d+", "line N", msg)
+    msg = re.sub(r"\s+", " ", msg).strip()
+    return f"{rule} {msg[:140]}"
+
+
 def parses(data: bytes) -> bool:
     try:
         ast.parse(data)
@@ -74,9 +115,11 @@ def process(args):
 
     data = Path(path).read_bytes()
     rel = os.path.relpath(path, root)
-    out = {"path": rel, "failure": None, "edits": collections.Counter(), "notes": collections.Counter()}
+    out = {"path": rel, "failure": None, "edits": collections.Counter(), "notes": collections.Counter(),
+           "fix_classes": collections.Counter(), "note_reasons": collections.Counter()}
     text = data.decode("utf-8", "replace")
     out["before"] = count_idioms(text)
+    out["before_code"], out["tokenized_before"] = count_code_idioms(text)
     out["parsed_before"] = parses(data)
     t0 = time.perf_counter()
     try:
@@ -84,6 +127,7 @@ def process(args):
     except Exception as exc:  # the engine promises never to raise; report if it does
         out["crash"] = f"{type(exc).__name__}: {exc}"
         out["after"] = out["before"]
+        out["after_code"], out["tokenized_after"] = out["before_code"], out["tokenized_before"]
         out["time"] = time.perf_counter() - t0
         return out
     out["time"] = time.perf_counter() - t0
@@ -94,12 +138,16 @@ def process(args):
         out["failure"] = (f.kind, f.line, f.message)
     for e in result.edits:
         out["edits"][e.rule] += 1
+        out["fix_classes"][(e.rule, getattr(e, "fix_class", None))] += 1
     for n in result.notes:
         out["notes"][n.rule] += 1
+        out["note_reasons"][note_reason(n.rule, n.message)] += 1
     new = result.new_source if result.changed else data
     if result.changed:
         Path(path).write_bytes(new)
-    out["after"] = count_idioms(new.decode("utf-8", "replace"))
+    new_text = new.decode("utf-8", "replace")
+    out["after"] = count_idioms(new_text)
+    out["after_code"], out["tokenized_after"] = count_code_idioms(new_text)
     out["parsed_after"] = parses(new)
     again = migrate(new, path=rel, unsafe=options["unsafe"], select=options["select"])
     out["idempotent"] = not again.changed
@@ -176,11 +224,41 @@ def main(argv=None) -> int:
         print(f"  {code} {names.get(code, '?'):22s} {edits[code]:5d}  {notes[code]:5d}  {nfiles:5d}")
     print(f"  {'total':28s} {sum(edits.values()):5d}  {sum(notes.values()):5d}")
 
+    fix_classes = sum((r["fix_classes"] for r in results), collections.Counter())
+    if any(fc is not None for _, fc in fix_classes):
+        classes = ["exact", "restoring", "unproven"]
+        classes += sorted({fc for _, fc in fix_classes if fc is not None and fc not in classes})
+        print("\nedits per fix class:         " + "".join(f"{c:>10s}" for c in classes) + f"{'(none)':>10s}")
+        for code in sorted({rule for rule, _ in fix_classes}):
+            print(f"  {code} {names.get(code, '?'):22s} " + "".join(f"{fix_classes[(code, c)]:10d}" for c in classes)
+                  + f"{fix_classes[(code, None)]:10d}")
+        totals = collections.Counter()
+        for (_, fc), n in fix_classes.items():
+            totals[fc] += n
+        print(f"  {'total':28s} " + "".join(f"{totals[c]:10d}" for c in classes) + f"{totals[None]:10d}")
+        for c in classes:
+            nfiles = sum(1 for r in results if any(fc == c for _, fc in r["fix_classes"]))
+            print(f"  {c}: {totals[c]} edits in {nfiles} files")
+
+    note_reasons = sum((r["note_reasons"] for r in results), collections.Counter())
+    if note_reasons:
+        top = f"top 30 of {len(note_reasons)} reasons" if len(note_reasons) > 30 else f"{len(note_reasons)} reasons"
+        print(f"\nnotes by reason ({top}; backticked code, quoted names and line numbers blanked):")
+        for reason, n in sorted(note_reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:30]:
+            print(f"  {n:5d}  {reason}")
+
     before = sum((r["before"] for r in results), collections.Counter())
     after = sum((r["after"] for r in results), collections.Counter())
     print("\nlegacy idioms remaining (regex counts, comments included): before -> after")
     for name, _ in IDIOMS:
         print(f"  {name:30s} {before[name]:5d} -> {after[name]:5d}")
+    before_code = sum((r["before_code"] for r in results), collections.Counter())
+    after_code = sum((r["after_code"] for r in results), collections.Counter())
+    untok = sum(1 for r in results if not r["tokenized_before"] or not r["tokenized_after"])
+    print("\nlegacy idioms remaining in code tokens (comments and strings excluded): before -> after"
+          + (f"\n  ({untok} files do not tokenize and are counted as whole text)" if untok else ""))
+    for name, _ in IDIOMS:
+        print(f"  {name:30s} {before_code[name]:5d} -> {after_code[name]:5d}")
     if opts.files:
         print("\nchanged files:")
         for r in sorted(changed, key=lambda r: r["path"]):
