@@ -182,7 +182,6 @@ REPACKAGE = textwrap.dedent("""
 """)
 
 
-@NEEDS_INDEX
 def test_repackage_hidden_still_detaches_tensors_and_tuples(migrated):
     """`type(h) == Variable` was True for every Variable in 0.3; on 2.13 it is always False."""
     (migrated["dir"] / "probe_repackage.py").write_text(REPACKAGE)

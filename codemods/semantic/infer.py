@@ -157,6 +157,7 @@ class Inference:
         self.facts: Dict[Tuple[int, str], Kind] = {}
         self.attr_facts: Dict[Tuple[str, str], Kind] = {}
         self.return_facts: Dict[int, Kind] = {}  # id(function scope) -> kind of its returns
+        self._cur = None
         self.module_classes = self._module_classes()
         self.module_params: Set[int] = set()  # ids of Binding objects of apply(fn) parameters
         for name in scopes.applied:
@@ -211,42 +212,86 @@ class Inference:
 
     # -- fixpoint ----------------------------------------------------------------------------------
     def _round(self) -> bool:
-        new_facts: Dict[Tuple[int, str], Kind] = {}
-        for scope in [self.s.root, *self.s.ordered]:
-            for call, name in scope.evidence_calls:
-                k = self.kind(call.func, scope)
-                if isinstance(k, Module) and is_tensor(k.returns) and k.cls is None:
-                    scope.evidence.add(name)
-            for name, bindings in scope.bindings.items():
-                kind: Kind = BOTTOM
-                for b in bindings:
-                    k = self.binding_kind(b, scope, name)
-                    if k is UNKNOWN and name in scope.evidence:
-                        k = Tensor()
-                    kind = join(kind, k)
-                if name in scope.grad_names:
-                    kind = kind.with_(grad=Grad.PARAM) if isinstance(kind, Tensor) else Tensor(grad=Grad.PARAM)
-                new_facts[(id(scope), name)] = kind
-        new_attrs: Dict[Tuple[str, str], Kind] = {}
-        for cname, info in self.s.classes.items():
-            for attr, entries in info.attrs.items():
-                kind = BOTTOM
-                for b, scope in entries:
-                    kind = join(kind, self.binding_kind(b, scope, None))
-                new_attrs[(cname, attr)] = kind
-        new_returns: Dict[int, Kind] = {}
-        for scope in self.s.ordered:
-            if scope.kind != "function":
-                continue
-            kind = BOTTOM if scope.returns else Simple.PYVAL
+        """One round of demand-driven evaluation: a fact needed before it is computed in this
+        round is computed on the spot (a cycle falls back to the previous round's value), so
+        chains of definitions settle in a round or two."""
+        self._cur: Dict[object, Kind] = {}
+        self._busy: Set[object] = set()
+        try:
+            for scope in [self.s.root, *self.s.ordered]:
+                for call, name in scope.evidence_calls:
+                    k = self.kind(call.func, scope)
+                    if isinstance(k, Module) and is_tensor(k.returns) and k.cls is None:
+                        scope.evidence.add(name)
+                for name in scope.bindings:
+                    self._name_fact(scope, name)
+                if scope.kind == "function":
+                    self._return_fact(scope)
+            for cname, info in self.s.classes.items():
+                for attr in info.attrs:
+                    self._attr_fact(cname, attr)
+            new_facts = {k[1:]: v for k, v in self._cur.items() if k[0] == "n"}
+            new_attrs = {k[1:]: v for k, v in self._cur.items() if k[0] == "a"}
+            new_returns = {k[1]: v for k, v in self._cur.items() if k[0] == "r"}
+        finally:
+            self._cur = None  # type: ignore[assignment]
+        changed = new_facts != self.facts or new_attrs != self.attr_facts or new_returns != self.return_facts
+        self.facts, self.attr_facts, self.return_facts = new_facts, new_attrs, new_returns  # type: ignore[assignment]
+        return changed
+
+    def _demand(self, key, previous: Kind, compute) -> Kind:
+        cur = getattr(self, "_cur", None)
+        if cur is None:
+            return previous
+        if key in cur:
+            return cur[key]
+        if key in self._busy:
+            return previous
+        self._busy.add(key)
+        try:
+            value = compute()
+        finally:
+            self._busy.discard(key)
+        cur[key] = value
+        return value
+
+    def _name_fact(self, scope: Scope, name: str) -> Kind:
+        def compute() -> Kind:
+            kind: Kind = BOTTOM
+            for b in scope.bindings.get(name, ()):
+                k = self.binding_kind(b, scope, name)
+                if k is UNKNOWN and name in scope.evidence:
+                    k = Tensor()
+                kind = join(kind, k)
+            if name in scope.grad_names:
+                kind = kind.with_(grad=Grad.PARAM) if isinstance(kind, Tensor) else Tensor(grad=Grad.PARAM)
+            return kind
+
+        return self._demand(("n", id(scope), name), self.facts.get((id(scope), name), BOTTOM), compute)
+
+    def _attr_fact(self, cls: str, attr: str) -> Optional[Kind]:
+        info = self.s.classes.get(cls)
+        if info is None or attr not in info.attrs:
+            return self.attr_facts.get((cls, attr))
+
+        def compute() -> Kind:
+            kind: Kind = BOTTOM
+            for b, scope in info.attrs[attr]:
+                kind = join(kind, self.binding_kind(b, scope, None))
+            return kind
+
+        return self._demand(("a", cls, attr), self.attr_facts.get((cls, attr), BOTTOM), compute)
+
+    def _return_fact(self, scope: Scope) -> Kind:
+        def compute() -> Kind:
+            if scope.has_yield:
+                return UNKNOWN
+            kind: Kind = BOTTOM if scope.returns else Simple.PYVAL
             for r in scope.returns:
                 kind = join(kind, self.kind(r, scope))
-            if scope.has_yield:
-                kind = UNKNOWN
-            new_returns[id(scope)] = kind
-        changed = new_facts != self.facts or new_attrs != self.attr_facts or new_returns != self.return_facts
-        self.facts, self.attr_facts, self.return_facts = new_facts, new_attrs, new_returns
-        return changed
+            return kind
+
+        return self._demand(("r", id(scope)), self.return_facts.get(id(scope), BOTTOM), compute)
 
     def binding_kind(self, b: Binding, scope: Scope, name: Optional[str]) -> Kind:
         how = b.how
@@ -330,7 +375,7 @@ class Inference:
                     first = False
                     continue
                 if name in current.bindings:
-                    return self.facts.get((id(current), name), BOTTOM)
+                    return self._name_fact(current, name)
             first = False
             current = current.parent
         return UNKNOWN
@@ -349,7 +394,7 @@ class Inference:
         seen: Set[str] = set()
         while cls and cls not in seen:
             seen.add(cls)
-            k = self.attr_facts.get((cls, attr))
+            k = self._attr_fact(cls, attr)
             if k is not None:
                 return k if k is not BOTTOM else UNKNOWN
             info = self.s.classes.get(cls)
@@ -378,7 +423,7 @@ class Inference:
         scope = self.method_scope(cls, "forward")
         if scope is None:
             return UNKNOWN
-        return self.return_facts.get(id(scope), BOTTOM)
+        return self._return_fact(scope)
 
     # -- expressions ---------------------------------------------------------------------------------
     def kind(self, expr: ast.AST, scope: Scope) -> Kind:
@@ -447,6 +492,8 @@ class Inference:
             if any(isinstance(op, (ast.In, ast.NotIn, ast.Is, ast.IsNot)) for op in expr.ops):
                 return PYVAL
             ks = [self._kind(expr.left, scope)] + [self._kind(c, scope) for c in expr.comparators]
+            if BOTTOM in ks:
+                return BOTTOM
             ts = [k for k in ks if isinstance(k, Tensor)]
             if ts:
                 rank = frozenset().union(*(t.rank for t in ts))
@@ -610,7 +657,7 @@ class Inference:
                     return Simple.MODULES
                 if isinstance(recv.cls, str):
                     m = self.method_scope(recv.cls, method)
-                    return self.return_facts.get(id(m), BOTTOM) if m is not None else UNKNOWN
+                    return self._return_fact(m) if m is not None else UNKNOWN
                 ext = self.r.method_external(recv, method)
                 return ext if ext is not None else UNKNOWN
             if isinstance(recv, Instance):
@@ -627,7 +674,7 @@ class Inference:
                 if cls is not None:
                     m = self.method_scope(cls, method)
                     if m is not None:
-                        return self.return_facts.get(id(m), BOTTOM)
+                        return self._return_fact(m)
             fk = self._kind(func, scope)
         if fk is BOTTOM:
             return BOTTOM
@@ -648,7 +695,7 @@ class Inference:
         if isinstance(fk, FunctionRef) and fk.ref.module == "":
             target = self._local_function(fk.ref.qualname)
             if target is not None:
-                return self.return_facts.get(id(target), BOTTOM)
+                return self._return_fact(target)
             return UNKNOWN
         if isinstance(fk, (ClassRef, FunctionRef, Module, Instance)):
             ext = self.r.call_external(fk, call, [])
@@ -695,6 +742,8 @@ class Inference:
         pos = _pos(call)
         if q == api.VARIABLE:
             k = self._kind(pos[0], scope) if pos else None
+            if k is BOTTOM:
+                return BOTTOM
             rank = k.rank if isinstance(k, Tensor) else ANY_RANK
             dtype = k.dtype if isinstance(k, Tensor) else DType.UNKNOWN
             rg = _kw(call, "requires_grad")
@@ -710,6 +759,8 @@ class Inference:
             if any(k.arg and k.arg.startswith("return_") for k in call.keywords):
                 return UNKNOWN
             first = self._kind(pos[0], scope) if pos else UNKNOWN
+            if first is BOTTOM:
+                return BOTTOM
             legacy = first.legacy if isinstance(first, Tensor) else Legacy.UNKNOWN
             rank = first.rank if isinstance(first, Tensor) and q.rsplit(".", 1)[1] in _RANK_KEEPING_F else ANY_RANK
             return Tensor(rank, Grad.MAY, legacy, DType.FLOAT)
@@ -789,6 +840,8 @@ class Inference:
         pos = _pos(call)
         dims = len(pos) > 1 or any(k.arg in ("dim", "axis") for k in call.keywords)
         first = self._kind(pos[0], scope) if pos else UNKNOWN
+        if first is BOTTOM:
+            return BOTTOM
         legacy = first.legacy if isinstance(first, Tensor) else Legacy.UNKNOWN
         grad = first.grad if isinstance(first, Tensor) else Grad.MAY
         if grad is Grad.PARAM:
@@ -813,6 +866,8 @@ class Inference:
             return Tensor(ANY_RANK, Grad.NO, legacy, DType.INT)
         if fn in ("cat", "stack") and pos:
             k = self._kind(pos[0], scope)
+            if k is BOTTOM or (isinstance(k, Sequence_) and k.item is BOTTOM):
+                return BOTTOM
             item: Optional[Kind] = k.item if isinstance(k, Sequence_) else None
             if isinstance(k, Tuple_) and k.items:
                 item = k.items[0]
@@ -831,7 +886,9 @@ class Inference:
         if method in api.NONTENSOR_METHODS:
             if method == "numpy":
                 return NOTTENSOR
-            if method in ("item", "dim", "ndimension", "numel", "nelement", "get_device", "element_size", "data_ptr", "storage_offset"):
+            if method in ("item", "dim", "ndimension", "numel", "nelement", "get_device", "element_size", "data_ptr", "storage_offset") or (
+                method in ("size", "stride") and call.args
+            ):
                 return PYNUM
             return PYVAL
         if method == "type" and not call.args:
@@ -843,6 +900,8 @@ class Inference:
         legacy = recv.legacy
         if method in ("chunk", "split", "unbind"):
             return Sequence_(recv.with_(grad=grad))
+        if any(self._kind(a, scope) is BOTTOM for a in pos):
+            return BOTTOM
         if method in api.COMPARISON_METHODS:
             return Tensor(recv.rank, Grad.NO, legacy, DType.BOOL)
         if method in api.INDEX_METHODS:
