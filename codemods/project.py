@@ -472,3 +472,41 @@ def project_files(paths: Sequence[str]) -> List[str]:
 
 
 __all__ = ["ProjectIndex", "ModuleSummary", "FunctionSummary", "ClassSummary", "module_name_for", "project_files", "absolute_module", "TorchRef", "Tensor"]
+
+
+def files_to_index(files: Sequence[str]) -> List[str]:
+    """The files a run should index so that each migrated file is understood with the modules it
+    works with: the files themselves; for a file inside a package, every module of its top-level
+    package; for a script, the sibling modules it imports (``import utils`` next to it)."""
+    seen: Dict[str, None] = {}
+    for f in files:
+        seen[os.path.abspath(f)] = None
+    for f in list(seen):
+        folder = os.path.dirname(f)
+        name, package, root = module_name_for(f)
+        if "." in name or package:
+            top = os.path.join(root, name.split(".")[0])
+            for p in project_files([top]):
+                seen.setdefault(os.path.abspath(p), None)
+            continue
+        try:
+            with open(f, "rb") as fh:
+                text, _, failure = decode(fh.read())
+            tree = ast.parse(text or "")
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in ast.walk(tree):
+            names: List[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module.split(".")[0]]
+            for n in names:
+                module_file = os.path.join(folder, n + ".py")
+                package_dir = os.path.join(folder, n)
+                if os.path.isfile(module_file):
+                    seen.setdefault(os.path.abspath(module_file), None)
+                elif os.path.isfile(os.path.join(package_dir, "__init__.py")):
+                    for p in project_files([package_dir]):
+                        seen.setdefault(os.path.abspath(p), None)
+    return list(seen)

@@ -613,3 +613,19 @@ def test_packed_sequence_data_is_not_grad_free():
     """
     r = _same_behaviour(src)
     assert "x.data" in r.new_source
+
+
+def test_fill_of_a_plain_tensor_is_not_an_init():
+    # `input.data.fill_(idx)` on a buffer that does not require grad is not a weight initialisation
+    src = "import torch\ninp = torch.LongTensor(1, 1)\nfor idx in range(3):\n    inp.data.fill_(idx)\n"
+    out = migrate(src, unsafe=True).new_source
+    assert "nn.init" not in out and "inp.fill_(idx)" in out
+
+
+def test_constructor_alias_is_a_factory():
+    src = (
+        "import torch\nfrom torch.autograd import Variable\n"
+        "Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor\n"
+        "h = Variable(Tensor(2, 3).zero_(), requires_grad=True)\n"
+    )
+    assert "h = Tensor(2, 3).zero_().requires_grad_()" in migrate(src).new_source

@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Sequence, Set
 import libcst as cst
 
 from ..model import Example, FixClass
+from ..semantic.kinds import Grad
 from .data_common import DataRule
 
 # Tensor.<m>_(args) -> nn.init.<fn>(t, args): same arguments, same RNG draws (spec section 3).
@@ -288,8 +289,10 @@ exact. Without `--unsafe` every such statement is reported as a note.
             return updated_node
         if len(original_node.body) == 1:
             init = self._init_call(original_node.body[0])
-            if init is not None:
-                return self._to_init(original_node, updated_node)
+            root = roots[0]
+            k = self.tensor(root.value) if root is not None else None
+            if init is not None and k is not None and k.grad is Grad.PARAM:
+                return self._to_init(original_node, updated_node)  # parameters only: nn.init is for weights
         torch = self.module_name("torch") if self.ctx.unsafe else "torch"
         if torch is None:
             self.note(original_node, "no-torch")

@@ -8,7 +8,7 @@ import libcst as cst
 from ..cstutil import grouped, method_call
 from ..model import Example
 from ..rule import TreeRule
-from ..semantic.kinds import Grad, Legacy, Tensor
+from ..semantic.kinds import Grad, Legacy, Tensor, TorchRef
 from ..torchapi import CONSTRUCTORS, FACTORIES_WITH_REQUIRES_GRAD, FRESH_FILL_METHODS, FRESH_VIEW_METHODS, NEW_TENSOR_METHODS, OTHER_FACTORIES, VARIABLE
 
 _KNOWN_KWARGS = {"data", "requires_grad", "volatile", "name", "_grad_fn"}
@@ -280,6 +280,9 @@ legacy call does on today's torch.
             return True
         if isinstance(expr, cst.Call):
             q = self.imports.resolve(expr.func)
+            if q is None and isinstance(expr.func, cst.Name):
+                ref = self.ctx.analysis.kind(expr.func)
+                q = ref.qualified if isinstance(ref, TorchRef) else None  # a constructor alias
             if q in FACTORIES_WITH_REQUIRES_GRAD or q in OTHER_FACTORIES:
                 return not any(a.keyword and a.keyword.value in ("requires_grad", "out") for a in expr.args)
             if q in CONSTRUCTORS:

@@ -201,6 +201,11 @@ def join(a: Kind, b: Kind) -> Kind:
         return Tuple_(tuple(join(x, y) for x, y in zip(a.items, b.items)))
     if isinstance(a, Sequence_) and isinstance(b, Sequence_):
         return Sequence_(join(a.item, b.item))
+    if isinstance(a, TorchRef) and isinstance(b, TorchRef):
+        # `Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor`: one constructor
+        ca, cb = (q.qualified.replace("torch.cuda.", "torch.") for q in (a, b))
+        if ca == cb and ca.endswith("Tensor"):
+            return TorchRef(ca)
     return UNKNOWN
 
 
