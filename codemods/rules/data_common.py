@@ -50,7 +50,10 @@ ALIAS_METHODS = frozenset(
 )
 ALIAS_ATTRS = frozenset("T mT H mH real imag data".split())
 # Results without gradient: the value can simply lose its `.data`.
-_DROP_METHODS = frozenset("eq ne lt le gt ge equal argmax argmin item tolist long int short byte char bool sign isnan isinf nonzero numel size dim".split())
+_DROP_METHODS = frozenset(
+    "eq ne lt le gt ge equal argmax argmin item tolist long int short byte char bool sign isnan isinf nonzero numel size dim "
+    "new new_zeros new_ones new_empty new_full new_tensor type is_cuda get_device".split()
+)
 # Methods whose backward saves no operand, or whose result is not differentiable.
 _SAFE_METHODS = frozenset("add sub copy_ new new_tensor new_zeros new_ones tolist numpy".split())
 _VALUE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim layout is_sparse".split())
@@ -276,6 +279,8 @@ class DataRule(TreeRule):
                 return DETACH, ""
             if q in _NONDIFF_TORCH:
                 return DROP, ""
+            if q.startswith("torch.nn.init."):
+                return MUTATE, f"initialised in place by {q}"
             if q.startswith("torch."):
                 last = q.rsplit(".", 1)[-1]
                 if is_inplace(last) or any(a.keyword is not None and a.keyword.value in ("out", "inplace") for a in call.args):

@@ -274,6 +274,24 @@ exact. Without `--unsafe` every such statement is reported as a note.
             return None
         return call
 
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call):
+        """``nn.init.xavier_uniform(w.data)`` -> ``nn.init.xavier_uniform(w)``: the initialisers
+        run under ``no_grad`` themselves (TU031 adds the ``_``)."""
+        q = self.imports.resolve(original_node.func)
+        if not q or not q.startswith("torch.nn.init.") or not original_node.args:
+            return updated_node
+        first = original_node.args[0]
+        root = first.value
+        if first.keyword or not (isinstance(root, cst.Attribute) and root.attr.value == "data") or not self.is_tensor(root.value):
+            return updated_node
+        new_first = updated_node.args[0]
+        if not (isinstance(new_first.value, cst.Attribute) and new_first.value.attr.value == "data"):
+            return updated_node
+        fix_class = FixClass.EXACT if self._at_construction() else FixClass.UNPROVEN
+        if not self.fix(original_node, "nn.init.X(w.data) -> nn.init.X(w) (the initialisers run under no_grad)", fix_class):
+            return updated_node
+        return updated_node.with_changes(args=[new_first.with_changes(value=new_first.value.value), *updated_node.args[1:]])
+
     def leave_SimpleStatementLine(self, original_node, updated_node):
         roots = [self._update_root(s) for s in original_node.body]
         assigns = [s for s in original_node.body if isinstance(s, cst.Assign)]

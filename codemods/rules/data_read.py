@@ -5,6 +5,7 @@ import libcst as cst
 
 from ..cstutil import method_call
 from ..model import Example, FixClass
+from ..semantic.kinds import Grad
 from .data_common import COND, DETACH, DROP, DataRule
 from .data_index import DataIndexItem
 
@@ -206,8 +207,11 @@ a graph or change in place (the cases above), and [unproven] elsewhere.
         if not self.is_tensor(receiver) and not self._variable_argument(original_node):
             return updated_node
         status, why = self.flow(original_node)
+        k = self.tensor(receiver)
+        if status == DETACH and k is not None and k.grad is Grad.NO:
+            status, why = DROP, "x does not require grad"
         if status == DROP:
-            self.edit(original_node, "x.data -> x (the result carries no gradient)")
+            self.edit(original_node, f"x.data -> x ({why or 'the result carries no gradient'})")
             value = updated_node.value
             return value.with_changes(lpar=[*value.lpar, *updated_node.lpar], rpar=[*value.rpar, *updated_node.rpar]) if updated_node.lpar else value
         if status not in (DETACH, COND):

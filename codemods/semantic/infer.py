@@ -198,6 +198,8 @@ class Inference:
                 d = dotted(call.func)
                 q = self.r.qualified(d) if d else None
                 pos = _pos(call)
+                if q == api.VARIABLE and pos and isinstance(pos[0], ast.Name) and not any(k.arg == "requires_grad" for k in call.keywords) and len(pos) < 2:
+                    scope.plain.add(pos[0].id)
                 if q and pos:
                     first = pos[0]
                     if q == api.VARIABLE or q.startswith("torch.nn.functional.") or (
@@ -260,7 +262,9 @@ class Inference:
             kind: Kind = BOTTOM
             for b in scope.bindings.get(name, ()):
                 k = self.binding_kind(b, scope, name)
-                if k is UNKNOWN and name in scope.evidence:
+                if k is UNKNOWN and name in scope.plain:
+                    k = Tensor(grad=Grad.NO, legacy=Legacy.TENSOR)
+                elif k is UNKNOWN and name in scope.evidence:
                     k = Tensor()
                 kind = join(kind, k)
             if name in scope.grad_names:
@@ -763,7 +767,11 @@ class Inference:
                 return BOTTOM
             legacy = first.legacy if isinstance(first, Tensor) else Legacy.UNKNOWN
             rank = first.rank if isinstance(first, Tensor) and q.rsplit(".", 1)[1] in _RANK_KEEPING_F else ANY_RANK
-            return Tensor(rank, Grad.MAY, legacy, DType.FLOAT)
+            others = [self._kind(a, scope) for a in pos[1:]] + [self._kind(k.value, scope) for k in call.keywords if k.arg]
+            grad = Grad.NO if isinstance(first, Tensor) and first.grad is Grad.NO and all(
+                o in (PYNUM, PYVAL) or (isinstance(o, Tensor) and o.grad is Grad.NO) for o in others
+            ) else Grad.MAY
+            return Tensor(rank, grad, legacy, DType.FLOAT)
         if q.startswith("torch.nn.init."):
             return Tensor(grad=Grad.PARAM, legacy=Legacy.VARIABLE, dtype=DType.FLOAT)
         if q in api.DATALOADERS:

@@ -42,6 +42,8 @@ class Scope:
     node: ast.AST
     bindings: Dict[str, List[Binding]] = field(default_factory=dict)
     evidence: Set[str] = field(default_factory=set)
+    # names passed as the data of ``Variable(...)``: a working 0.3 program passed plain tensors
+    plain: Set[str] = field(default_factory=set)
     inplace: Set[str] = field(default_factory=set)
     # names given ``.requires_grad = ...`` or ``.requires_grad_()``: they may require grad
     grad_names: Set[str] = field(default_factory=set)
