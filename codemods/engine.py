@@ -24,7 +24,8 @@ from libcst.metadata import MetadataWrapper
 from .imports import ImportTable, add_module_imports, remove_imported_names
 from .model import Failure, Result, Source
 from .rule import FileContext, skippable_statements, with_statement_skipping
-from .source import decode, parse_python
+from .source import decode, deepest_line, parse_python
+from .splice import finish
 
 
 def all_rules() -> List[type]:
@@ -88,7 +89,7 @@ def migrate(
     try:
         new_text, ctx = _migrate_text(text, path, active, unsafe, result)
     except RecursionError:
-        result.failure = Failure("internal", 0, "file too deeply nested to process")
+        result.failure = Failure("internal", deepest_line(text), "file too deeply nested to process (the deepest nesting is on this line)")
         return result
     except Exception as exc:  # a bug in a rule must not stop the run or damage the file
         result.failure = Failure("internal", 0, f"internal error: {type(exc).__name__}: {exc}")
@@ -97,17 +98,7 @@ def migrate(
         return result
     result.edits = sorted(ctx.edits, key=lambda e: e.line)
     result.notes = sorted(ctx.notes, key=lambda n: n.line)
-    if new_text == text:
-        return result
-    if encoding is None:
-        result.new_source = new_text
-    else:
-        try:
-            result.new_source = new_text.encode(encoding)
-        except UnicodeEncodeError as exc:
-            result.failure = Failure("internal", 0, f"internal error: output not encodable as {encoding}: {exc}")
-            result.new_source = source
-    return result
+    return finish(result, text, new_text, encoding, ctx)  # no edit: the input itself; else its bytes outside the edits
 
 
 def _migrate_text(text: str, path: str, active: List[type], unsafe: bool, result: Result) -> Tuple[str, Optional[FileContext]]:

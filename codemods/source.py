@@ -69,3 +69,30 @@ def _reason(exc: SyntaxError, text: str) -> str:
         if pattern.search(line):
             return f"Python 2 syntax: {what}; run 2to3 first"
     return f"not valid Python 3: {msg}"
+
+
+def deepest_line(text: str) -> int:
+    """The line of the most deeply nested code (for a "too deeply nested" failure): found without
+    recursion, from Python's ast, or from the indentation where even ``ast`` gives up."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = None
+    if tree is not None:
+        best_line, best_depth = 1, -1
+        stack = [(tree, 0)]
+        while stack:
+            node, depth = stack.pop()
+            line = getattr(node, "lineno", None)
+            if line is not None and depth > best_depth:
+                best_line, best_depth = line, depth
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        return best_line
+    best_line, best_width = 1, -1
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.lstrip(" \t")
+        if stripped and not stripped.startswith("#"):
+            width = len(line.expandtabs(8)) - len(stripped)
+            if width > best_width:
+                best_line, best_width = number, width
+    return best_line
