@@ -178,6 +178,14 @@ class Reporter:
         for note in result.notes:
             self._err(f"{name}:{note.line}: {note.rule} note: {note.message}", "yellow")
 
+    def warning(self, message: str) -> None:
+        self._err(f"warning: {message}", "yellow")
+
+    def interrupted(self, signal_name: str, writes: bool, total: int) -> None:
+        c = self.counts
+        written = f"{c['changed']} file{'s' if c['changed'] != 1 else ''} written" if writes else "nothing written"
+        self._err(f"interrupted by {signal_name}: {written}, {c['scanned']} of {total} files processed; no file is half-written", "bold red")
+
     def failure(self, path: str, line: int, message: str) -> None:
         self.failures.append(path)
         self._err(f"{path}:{line}: error: {message}", "bold red")
