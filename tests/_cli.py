@@ -17,5 +17,6 @@ def env(**extra):
     return {k: v for k, v in e.items() if v is not None}
 
 
-def tu(*args, cwd=None, input=None, timeout=300, extra_env=None, **kw):
-    return subprocess.run([*command(), *map(str, args)], cwd=cwd, input=input, capture_output=True, env=env(**(extra_env or {})), timeout=timeout, **kw)
+def tu(*args, cwd=None, input=None, timeout=300, extra_env=None, prefix=(), **kw):
+    """Run `torchupgrade ARGS` (``prefix``: a command to run it through, e.g. setpriv)."""
+    return subprocess.run([*prefix, *command(), *map(str, args)], cwd=cwd, input=input, capture_output=True, env=env(**(extra_env or {})), timeout=timeout, **kw)
