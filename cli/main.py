@@ -72,7 +72,7 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
     try:
         select_rules(select_codes, ignore_codes)
     except ValueError as exc:
-        raise click.UsageError(str(exc))
+        raise click.UsageError(str(exc)) from None
     options = Options(select=select_codes, ignore=ignore_codes, unsafe=unsafe)
     reporter = Reporter(no_color=_no_color(ctx, no_color), quiet=quiet)
     if "-" in paths:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from .model import Failure
 
@@ -121,16 +121,19 @@ def _py2_hint(tokens: list) -> Optional[str]:
     return None
 
 
-def deepest_line(text: str) -> int:
+def deepest_line(text: Optional[str]) -> int:
     """The line of the most deeply nested code (for a "too deeply nested" failure): found without
     recursion, from Python's ast, or from the indentation where even ``ast`` gives up."""
+    if not text:
+        return 1
+    tree: Optional[ast.AST]
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         tree = None
     if tree is not None:
         best_line, best_depth = 1, -1
-        stack = [(tree, 0)]
+        stack: List[Tuple[ast.AST, int]] = [(tree, 0)]
         while stack:
             node, depth = stack.pop()
             line = getattr(node, "lineno", None)

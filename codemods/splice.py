@@ -30,9 +30,9 @@ from .model import Failure, Result
 _PIECE = re.compile(r"\r\n|\r|\n|[^\r\n]+")
 
 
-def finish(result: Result, text: str, new_text: str, encoding: Optional[str], ctx) -> Result:
+def finish(result: Result, text: Optional[str], new_text: str, encoding: Optional[str], ctx) -> Result:
     """Set ``result.new_source`` from the migrated text (see the module docstring)."""
-    if not result.edits or new_text == text:
+    if not result.edits or new_text == text or text is None:
         return result  # new_source is still the input object
     base, roundtrip = _base_and_roundtrip(ctx, text)
     if roundtrip is not None and roundtrip != base:
@@ -104,7 +104,7 @@ def merge3(original: str, roundtrip: str, new: str) -> Optional[str]:
     return None if merged is None else "".join(merged)
 
 
-def _opcodes(a: Sequence[str], b: Sequence[str]) -> List[Tuple[str, int, int, int, int]]:
+def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[Tuple[str, int, int, int, int]]:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
 
 

@@ -1,6 +1,5 @@
 """Issue 11, defects 8, 9, 11 and 12, through the real command: non-Python input, Python 2
 diagnoses, ASCII-only output, and messages that said the wrong thing."""
-import os
 import subprocess
 import sys
 
