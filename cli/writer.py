@@ -135,14 +135,13 @@ def _lock(target: str) -> Optional[int]:
 
 
 def _read_fd(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
     chunks = []
-    offset = 0
     while True:
-        chunk = os.pread(fd, 1 << 20, offset)
+        chunk = os.read(fd, 1 << 20)
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
-        offset += len(chunk)
 
 
 def write_file(path: str, data: bytes, expected_old: bytes, force: bool = False) -> WriteResult:
@@ -189,7 +188,7 @@ def _write_in_place(target: str, data: bytes) -> None:
         view = memoryview(data)
         offset = 0
         while offset < len(data):
-            offset += os.pwrite(fd, view[offset:], offset)
+            offset += os.write(fd, view[offset:])
         os.ftruncate(fd, len(data))
         os.fsync(fd)
     finally:
