@@ -72,13 +72,13 @@ def path_problem(arg: str) -> Optional[str]:
         return f"path does not exist: {arg}"
     if stat.S_ISDIR(st.st_mode):
         return None
+    if not stat.S_ISREG(st.st_mode):
+        return f"not a regular file: {arg}"
     name = os.path.basename(arg)
     if name.endswith(".ipynb"):
         return f"not a Python file: {arg} (Jupyter notebooks are not supported; export the code with `jupyter nbconvert --to script`)"
     if name.endswith(PYTHON_SUFFIXES):
         return None
-    if not stat.S_ISREG(st.st_mode):
-        return f"not a regular file: {arg}"
     if _python_shebang(arg):
         return None
     return f"not a Python file: {arg} (torchupgrade reads *.py, *.pyw and *.pyi files and scripts with a python #! line)"

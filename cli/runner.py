@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ class Options:
 def process_file(path: str, options: Options) -> Result:
     """Read one file and migrate it (runs in a worker process)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device named *.py would block or never end
+            return Result(path=path, source=b"", new_source=b"", failure=Failure("io", 0, "not a regular file; skipped"))
         data = Path(path).read_bytes()
     except OSError as exc:
         return Result(path=path, source=b"", new_source=b"", failure=Failure("io", 0, f"cannot read: {exc.strerror or exc}"))

@@ -1,5 +1,6 @@
 """Issue 11, defects 8, 9, 11 and 12, through the real command: non-Python input, Python 2
 diagnoses, ASCII-only output, and messages that said the wrong thing."""
+import os
 import subprocess
 import sys
 
@@ -19,6 +20,16 @@ def test_explicit_non_python_file_is_an_error(tmp_path, name, reason):
         assert r.returncode == 2, (cmd, r.stderr)
         assert str(f).encode() in r.stderr and reason in r.stderr
     assert f.read_text() == LEGACY
+
+
+def test_fifo_named_py_is_skipped_not_read(tmp_path):
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)
+    (tmp_path / "a.py").write_text(LEGACY)
+    r = tu("check", fifo, timeout=60)
+    assert r.returncode == 2 and b"not a regular file" in r.stderr
+    r = tu("check", tmp_path, timeout=60)
+    assert r.returncode == 1 and b"pipe.py:0: error: not a regular file" in r.stderr and b"would change" in r.stdout
 
 
 def test_python_scripts_without_suffix_are_python(tmp_path):
