@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 from torchupgrade.codemods import Failure, Result, migrate
+
+from .interrupts import raise_recursion_limit, worker_init
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Options:
 def process_file(path: str, options: Options) -> Result:
     """Read one file and migrate it (runs in a worker process)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device named *.py would block or never end
+            return Result(path=path, source=b"", new_source=b"", failure=Failure("io", 0, "not a regular file; skipped"))
         data = Path(path).read_bytes()
     except OSError as exc:
         return Result(path=path, source=b"", new_source=b"", failure=Failure("io", 0, f"cannot read: {exc.strerror or exc}"))
@@ -34,48 +37,44 @@ def _process(args):
 
 
 def run(paths: Sequence[Path], options: Options, jobs: int) -> Iterator[Result]:
-    """Yield one Result per path, in order. Uses ``jobs`` worker processes when it pays off."""
+    """Yield one Result per path, in order. Uses ``jobs`` worker processes when it pays off.
+
+    Workers ignore Ctrl-C and exit when this process dies; when the consumer stops early (an
+    interrupt, an error), closing this generator kills them at once instead of waiting for the
+    work already queued."""
     work = [(str(p), options) for p in paths]
     if jobs <= 1 or len(work) < 4:
+        raise_recursion_limit()
         for item in work:
             yield _process(item)
         return
     chunk = max(1, min(16, len(work) // (jobs * 4)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_process, work, chunksize=chunk)
-
-
-def write_atomic(path: str, data: bytes, expected_old: bytes) -> Optional[str]:
-    """Replace ``path`` with ``data`` atomically, keeping its mode (and owner when possible).
-
-    Returns an error message instead of writing when the file changed since it was read."""
-    target = os.path.realpath(path)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=worker_init, initargs=(os.getpid(),))
     try:
-        with open(target, "rb") as fh:
-            if fh.read() != expected_old:
-                return "file changed while it was being processed; not written"
-        st = os.stat(target)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target) or ".", prefix=".torchupgrade-", suffix=".tmp")
+        yield from pool.map(_process, work, chunksize=chunk)
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown()
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers now (queued and running work is abandoned)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, stat.S_IMODE(st.st_mode))
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except (PermissionError, AttributeError, OSError):
-                pass
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    except OSError as exc:
-        return f"cannot write: {exc.strerror or exc}"
-    return None
+            process.terminate()
+        except (OSError, ValueError, AttributeError):
+            pass
+    for process in processes:
+        try:
+            process.join(2)
+            if process.is_alive():
+                process.kill()
+                process.join(1)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
 
 
 def default_jobs() -> int:

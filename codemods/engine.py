@@ -27,9 +27,10 @@ import libcst as cst
 from .cstutil import node_positions, prune_block
 from .imports import ImportTable, add_module_imports, remove_imported_names
 from .model import Failure, Result, Source, Suppression
-from .semantic.model import SCOPE_NODES, SemanticModel
 from .rule import FileContext, LegacyTreeRule, Rule, Stage, TreeRule, skippable_statements, with_statement_skipping
-from .source import decode, parse_python
+from .semantic.model import SCOPE_NODES, SemanticModel
+from .source import decode, deepest_line, parse_python
+from .splice import finish
 
 RuleType = Type[Rule]
 
@@ -179,7 +180,7 @@ def migrate(
     try:
         new_text, ctx = _migrate_text(text, path, active, unsafe, result, project)
     except RecursionError:
-        result.failure = Failure("internal", 0, "file too deeply nested to process")
+        result.failure = Failure("internal", deepest_line(text), "file too deeply nested to process (the deepest nesting is on this line)")
         return result
     except Exception as exc:  # a bug in a rule must not stop the run or damage the file
         result.failure = Failure("internal", 0, f"internal error: {type(exc).__name__}: {exc}")
@@ -188,17 +189,7 @@ def migrate(
         return result
     result.edits = sorted(ctx.edits, key=lambda e: (e.line, e.column))
     result.notes = sorted(ctx.notes, key=lambda n: (n.line, n.column))
-    if new_text == text or not result.edits:
-        return result
-    if encoding is None:
-        result.new_source = new_text
-    else:
-        try:
-            result.new_source = new_text.encode(encoding)
-        except UnicodeEncodeError as exc:
-            result.failure = Failure("internal", 0, f"internal error: output not encodable as {encoding}: {exc}")
-            result.new_source = source
-    return result
+    return finish(result, text, new_text, encoding, ctx)  # no edit: the input itself; else its bytes outside the edits
 
 
 def _passes(rules: Sequence[RuleType]) -> List[List[RuleType]]:

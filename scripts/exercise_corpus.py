@@ -672,7 +672,7 @@ def guess_kwargs(fn, variant=0, skip_first=True):
 class Worker:
     def __init__(self, spec):
         self.spec = spec
-        self.out = open(spec["out"], "a", buffering=1)
+        self.out = open(spec["out"], "a", buffering=1)  # noqa: SIM115 - the worker's log, open for its lifetime
         self.pkgdir = spec["pkgdir"]
         self.timeout = spec["item_timeout"]
         self.ignored_warnings = 0
@@ -1106,7 +1106,7 @@ class Worker:
 
         failures = []
         for kind in (0, 1, 2):
-            args, missing = [], None
+            args = []
             for i, p in enumerate(req):
                 n = p.name.lower()
                 v = guess_value(p.name) if n in BOOL_NAMES or n in FLOAT_NAMES or n in INT_EXACT else UNGUESSABLE

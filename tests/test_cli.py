@@ -135,8 +135,9 @@ def test_discovery_gitignore_hidden_venv_exclude(tmp_path):
     r = tu("check", "--exclude", "skip_*.py", tmp_path)
     changed = sorted(line.split()[2] for line in r.stdout.decode().splitlines())
     assert changed == [f"{tmp_path}/a.py", f"{tmp_path}/build_dir/b.py"]
-    # explicit files are always processed
-    r = tu("check", tmp_path / "ignored" / "c.py", tmp_path / "notes.txt")
+    # explicit Python files are always processed (a non-Python file is a usage error: test_messages.py)
+    (tmp_path / "script").write_text("#!/usr/bin/env python3\n" + LEGACY)
+    r = tu("check", tmp_path / "ignored" / "c.py", tmp_path / "script")
     assert r.stdout.count(b"would change") == 2
 
 

@@ -135,7 +135,7 @@ def test_assignment_is_an_unsafe_fix():
     """
     r = mig(src)
     assert "a = h.data" in r.new_source and "b = h.data" in r.new_source
-    assert sum("TU020" == n.rule for n in r.notes) == 2
+    assert sum(n.rule == "TU020" for n in r.notes) == 2
     assert "a = h.detach()" in mig(src, unsafe=True).new_source
 
 

@@ -1,5 +1,6 @@
 """Engine behaviour: name resolution through imports, byte fidelity, failures, the library API."""
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -181,7 +182,7 @@ def test_variable_inside_lambda_default_and_comprehension():
 
 
 def test_idempotent_on_all_examples_together():
-    src = open(__file__.replace("tests/test_engine.py", "examples/variable_basics.py")).read()
+    src = Path(__file__.replace("tests/test_engine.py", "examples/variable_basics.py")).read_text()
     once = migrate(src, unsafe=True).new_source
     assert migrate(once, unsafe=True).new_source == once
 

@@ -9,7 +9,18 @@ from torchupgrade.codemods import migrate
 from torchupgrade.codemods.imports import ImportTable
 from torchupgrade.codemods.project import ProjectIndex, module_name_for
 from torchupgrade.codemods.semantic.kinds import (
-    ANY_RANK, NOTTENSOR, PYNUM, SCALAR_RANK, VECTOR_RANK, DType, Grad, Legacy, Module, Tensor, Tuple_, join,
+    ANY_RANK,
+    NOTTENSOR,
+    PYNUM,
+    SCALAR_RANK,
+    VECTOR_RANK,
+    DType,
+    Grad,
+    Legacy,
+    Module,
+    Tensor,
+    Tuple_,
+    join,
 )
 from torchupgrade.codemods.semantic.model import FileAnalysis
 
