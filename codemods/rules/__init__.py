@@ -16,12 +16,18 @@ from .data_grad import GradData
 from .data_index import DataIndexItem
 from .data_inplace import DataInplace
 from .data_read import DataRead
+from .legacy_constructors import LegacyConstructors
+from .grid_sample import GridSampleAlignCorners
 from .loss_reduction import LossReduction
+from .removed_internals import RemovedInternals
 from .removed_linalg import RemovedLinalg
 from .renamed_functions import RenamedFunctions
 from .renamed_keywords import RenamedKeywords
 from .scalar_overloads import ScalarOverloads
 from .softmax_dim import SoftmaxImplicitDim
+from .tensor_types import TensorTypeObjects
+from .torch_load import TorchLoadWeightsOnly
+from .torch_range import TorchRange
 from .upsample import UpsampleInterpolate
 from .variable import VariableWrapper
 from .variable_typecheck import VariableTypeCheck
@@ -46,6 +52,12 @@ RULES: List[Type[Rule]] = [
     RemovedLinalg,
     RenamedKeywords,
     AutogradAttributes,
+    LegacyConstructors,
+    TensorTypeObjects,
+    TorchRange,
+    GridSampleAlignCorners,
+    RemovedInternals,
+    TorchLoadWeightsOnly,
 ]
 
 
