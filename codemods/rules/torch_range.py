@@ -26,6 +26,13 @@ def _arange_size(a: float, end: float, s: float) -> int:
     return math.ceil((end - a) / s)
 
 
+def _dyadic(v: float) -> bool:
+    """A multiple of 1/1024 small enough that every ``start + i * step`` is exact in float32
+    (then range and arange give bitwise the same values whatever their order of operations)."""
+    scaled = v * 1024
+    return scaled == int(scaled) and abs(v) < 2 ** 13
+
+
 def _plus_one(b: cst.BaseExpression, delta: int) -> cst.BaseExpression:
     """``b + 1`` (``delta`` 1) or ``b - 1`` (-1), folding ``n - 1`` + 1 back to ``n``."""
     if isinstance(b, cst.BinaryOperation) and not b.lpar and literal_number(b.right) == 1:
@@ -60,21 +67,28 @@ rule writes the `arange` end that gives exactly the `range` count:
   `x.size(0)`, `n - 1` of those): end `b + 1` (`b - 1` for a negative step; `n - 1` becomes
   `n`), with `dtype=torch.get_default_dtype()` since integer arguments would give int64:
   `torch.range(0, x.size(0) - 1)` -> `torch.arange(0, x.size(0), dtype=torch.get_default_dtype())`;
-* literal float bounds or step: the end is computed, and checked, with torch's own size formulas
-  (`torch.range(0, 1, 0.25)` -> `torch.arange(0, 1.25, 0.25)`). Rounding matters:
-  `torch.range(0, 0.3, 0.1)` has 3 elements (`0.3 / 0.1` is 2.9999999999999996 in double), and
-  the naive end `0.3 + 0.1` would give `arange` 4, so the rule writes the midpoint `0.25`. A
-  float argument makes `arange` use the default dtype by itself;
+* literal float bounds or step that are binary fractions (multiples of 1/1024: `0.5`, `0.25`,
+  `0.125`): the end is computed, and checked, with torch's own size formulas
+  (`torch.range(0, 1, 0.25)` -> `torch.arange(0, 1.25, 0.25)`); a float argument makes
+  `arange` use the default dtype by itself;
+* other float steps (`0.1`): `arange` computes its elements in another order (vectorised), so
+  they can differ from `range`'s in the last bit (verified: `torch.range(-1, 1, 0.1)[10]` is
+  `0.0`, the `arange` element is `-2.98e-09`), and the count needs care too:
+  `torch.range(0, 0.3, 0.1)` has 3 elements (`0.3 / 0.1` is 2.9999999999999996 in double), the
+  naive end `0.3 + 0.1` would give 4, so the rule writes the midpoint `0.25`. These are
+  rewritten under `--unsafe` only;
 * bounds of unknown type (`torch.range(lo, hi)`): integer bounds are assumed (`hi + 1`) under
   `--unsafe` only; a non-literal step (whose sign decides the adjustment) is left with a note.
 
 `torch.range(..., dtype=...)` keeps its dtype; calls with `out=` or `*args` are left.
 
-Fix safety: exact for literal and integer bounds: the element count is the one torch computes
-for `torch.range` and the values are computed by the same formula (verified bitwise under torch
-2.13 for integer and float steps, positive and negative). The `--unsafe` form assumes integer
-bounds: for float bounds whose difference is not a multiple of the step it may produce one
-element more.
+Fix safety: exact for integer bounds and for binary-fraction literals: the element count is the
+one torch computes for `torch.range`, and every element is exactly representable, so the values
+are bitwise equal (verified under torch 2.13 for positive and negative, integer and fractional
+steps; integer bounds are assumed below 2**24, where float32 counts exactly). Unproven
+(`--unsafe`): bounds of unknown type (assumed integers: for float bounds that are not a whole
+number of steps apart the count may differ) and other float steps (same count, values equal up
+to the last bit).
 """
     messages = {
         "args": "torch.range(...) with arguments the rule does not map (out=, *args, keyword bounds): use torch.arange(start, end + step, step, dtype=torch.get_default_dtype()) by hand (its end is exclusive)",
@@ -104,26 +118,26 @@ element more.
             before="""
             import torch
             a = torch.range(0, 1, 0.25)
-            b = torch.range(0, 1, 0.1, dtype=torch.float64)
-            c = torch.range(0, 0.3, 0.1)
+            b = torch.range(-2, 2, 0.5, dtype=torch.float64)
             """,
             after="""
             import torch
             a = torch.arange(0, 1.25, 0.25)
-            b = torch.arange(0, 1.1, 0.1, dtype=torch.float64)
-            c = torch.arange(0, 0.25, 0.1)
+            b = torch.arange(-2, 2.5, 0.5, dtype=torch.float64)
             """,
         ),
         Example(
-            title="--unsafe: bounds of unknown type are assumed to be integers",
+            title="--unsafe: bounds of unknown type are assumed to be integers; 0.1 steps (same count, values up to the last bit)",
             unsafe=True,
             before="""
             from torch import range as trange
             r = trange(lo, hi)
+            s = trange(0, 0.3, 0.1)
             """,
             after="""
             import torch
             r = torch.arange(lo, hi + 1, dtype=torch.get_default_dtype())
+            s = torch.arange(0, 0.25, 0.1)
             """,
         ),
         Example(
@@ -199,9 +213,16 @@ element more.
                 return None, None, ""
             if all(isinstance(v, int) for v in (av, bv, s)):
                 return cst.parse_expression(str(bv + delta)), FixClass.EXACT, "integer bounds"
+            exact = _dyadic(float(av)) and _dyadic(float(s)) and abs(bv) < 2 ** 13
             for candidate in (bv + s, av + (n - 0.5) * s):
                 if _arange_size(float(av), float(candidate), float(s)) == n:
-                    return cst.parse_expression(number_source(float(candidate))), FixClass.EXACT, f"{n} elements, as torch.range computes"
+                    if exact:
+                        return cst.parse_expression(number_source(float(candidate))), FixClass.EXACT, f"{n} elements, as torch.range computes"
+                    return (
+                        cst.parse_expression(number_source(float(candidate))),
+                        FixClass.UNPROVEN,
+                        f"{n} elements, as torch.range computes; the step is not a binary fraction, so values may differ in the last bit (arange accumulates differently)",
+                    )
             return None, None, ""
         if isinstance(s, int) and is_known_int(a, self.imports) and is_known_int(b, self.imports):
             return _plus_one(b, delta), FixClass.EXACT, "integer bounds"
