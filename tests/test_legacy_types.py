@@ -278,3 +278,21 @@ def test_load_of_a_pickled_model_needs_weights_only_false(tmp_path):
     assert not migrate(src, select=["TU045"]).changed
     r = migrated(src, ["TU045"], unsafe=True)
     assert torch.equal(run(r.new_source, strict=True)["out"], torch.load(path, weights_only=False).weight)
+
+
+# -- TU035 softmax modules whose calls are visible ----------------------------------------------------
+def test_softmax_module_dim_from_its_visible_calls():
+    body = """
+    class Attention(nn.Module):
+        def __init__(self):
+            super(Attention, self).__init__()
+            self.softmax = nn.Softmax()
+            self.lsm = nn.LogSoftmax()
+
+        def forward(self, scores, n):
+            return self.softmax(scores.view(-1, n)), self.lsm(scores.view(-1))
+
+    out = Attention()(x, 4)
+    """
+    r = check(body, ["TU035"], x=torch.randn(2, 3, 4))
+    assert "nn.Softmax(dim=1)" in r.new_source and "nn.LogSoftmax(dim=0)" in r.new_source

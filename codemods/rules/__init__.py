@@ -12,6 +12,7 @@ from typing import Dict, List, Set, Type
 from ..rule import Rule
 from .async_kwarg import AsyncNonBlocking
 from .autograd_attributes import AutogradAttributes
+from .autograd_function import OldStyleFunction
 from .data_grad import GradData
 from .data_index import DataIndexItem
 from .data_inplace import DataInplace
@@ -58,6 +59,7 @@ RULES: List[Type[Rule]] = [
     GridSampleAlignCorners,
     RemovedInternals,
     TorchLoadWeightsOnly,
+    OldStyleFunction,
 ]
 
 

@@ -6,7 +6,7 @@ Anything it cannot see is ``None`` / False, and the rules then leave the code al
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import libcst as cst
 
@@ -112,3 +112,34 @@ class _CallFinder(cst.CSTVisitor):
 def number_source(value: Number) -> str:
     """Source text of a number computed by a rule (``repr`` round-trips floats exactly)."""
     return repr(value)
+
+
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+class Walk(cst.CSTVisitor):
+    """Every node of a subtree with its parent and the scopes (def/class/lambda/comprehension)
+    around it."""
+
+    def __init__(self) -> None:
+        self.stack: List[cst.CSTNode] = []
+        self.scopes: List[cst.CSTNode] = []
+        self.nodes: List[Tuple[cst.CSTNode, Optional[cst.CSTNode], Tuple[cst.CSTNode, ...]]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.nodes.append((node, self.stack[-1] if self.stack else None, tuple(self.scopes)))
+        self.stack.append(node)
+        if isinstance(node, _SCOPES):
+            self.scopes.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+        if self.scopes and self.scopes[-1] is original_node:
+            self.scopes.pop()
+
+
+def walk(node: cst.CSTNode) -> Walk:
+    w = Walk()
+    node.visit(w)
+    return w
