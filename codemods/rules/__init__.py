@@ -10,6 +10,11 @@ order that contradicts the list.
 from typing import Dict, List, Set, Type
 
 from ..rule import Rule
+from .advisory_backward_no_grad import BackwardInNoGrad
+from .advisory_eval import EvalWithoutNoGrad
+from .advisory_freeze_eval import FreezeForInference
+from .advisory_frozen_optimizer import FrozenParamsInOptimizer
+from .advisory_stale_grad import StaleGrad
 from .async_kwarg import AsyncNonBlocking
 from .autograd_attributes import AutogradAttributes
 from .autograd_function import OldStyleFunction
@@ -60,6 +65,12 @@ RULES: List[Type[Rule]] = [
     RemovedInternals,
     TorchLoadWeightsOnly,
     OldStyleFunction,
+    # advisories (notes only): TU050-TU054
+    EvalWithoutNoGrad,
+    FrozenParamsInOptimizer,
+    StaleGrad,
+    FreezeForInference,
+    BackwardInNoGrad,
 ]
 
 
