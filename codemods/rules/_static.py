@@ -143,3 +143,21 @@ def walk(node: cst.CSTNode) -> Walk:
     w = Walk()
     node.visit(w)
     return w
+
+
+def append_args(args: List[cst.Arg], new: List[cst.Arg]) -> List[cst.Arg]:
+    """``args`` followed by ``new``, laid out like the call: the space (or line break) before the
+    closing parenthesis, and a trailing comma, stay at the end of the argument list."""
+    if not new:
+        return list(args)
+    space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    new = [a.with_changes(comma=space) for a in new]
+    if not args:
+        return new[:-1] + [new[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    last = args[-1]
+    out = list(args[:-1])
+    if isinstance(last.comma, cst.Comma):  # a trailing comma: keep it, after the new arguments
+        out.append(last.with_changes(comma=last.comma.with_changes(whitespace_after=cst.SimpleWhitespace(" "))))
+        return out + new[:-1] + [new[-1].with_changes(comma=last.comma)]
+    out.append(last.with_changes(comma=space, whitespace_after_arg=cst.SimpleWhitespace("")))
+    return out + new[:-1] + [new[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=last.whitespace_after_arg)]

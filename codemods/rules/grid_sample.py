@@ -6,7 +6,8 @@ import libcst as cst
 from ..model import Example, FixClass
 from ..rule import TreeRule
 from ..torchapi import GRID_SAMPLE_ALIGN
-from ._legacy_util import kwarg, rebuild_args
+from ._legacy_util import kwarg
+from ._static import append_args
 
 
 class GridSampleAlignCorners(TreeRule):
@@ -84,4 +85,4 @@ unmigrated line computes on today's torch.
             return updated_node
         short = q.rsplit(".", 1)[1]
         self.edit(original_node, f"{short}(...) without align_corners: PyTorch 0.3 computed align_corners=True (torch >= 1.3 defaults to False): align_corners=True added")
-        return updated_node.with_changes(args=rebuild_args([*args, kwarg("align_corners", cst.Name("True"))], args))
+        return updated_node.with_changes(args=append_args(list(args), [kwarg("align_corners", cst.Name("True"))]))

@@ -8,8 +8,8 @@ import libcst as cst
 from ..model import Example, FixClass
 from ..rule import TreeRule
 from ..torchapi import DEFAULT_DEVICE_SETTERS, DEFAULT_TENSOR_TYPE, FLOAT_DTYPES, FUSED_FILLS, LEGACY_TYPES
-from ._legacy_util import kwarg, module_ref, rebuild_args
-from ._static import float_leaves_only, is_data_display, is_known_int, is_known_size, literal_number
+from ._legacy_util import kwarg, module_ref
+from ._static import append_args, float_leaves_only, is_data_display, is_known_int, is_known_size, literal_number
 
 # (dtype spelling or None for the default dtype, device or None)
 TypeInfo = Tuple[Optional[str], Optional[str]]
@@ -98,6 +98,31 @@ documentation (not run: no GPU).
             w = nn.Parameter(torch.empty(num_tags, num_tags))
             c = torch.empty(x.size(), dtype=torch.uint8)
             e = torch.empty(0, dtype=torch.float64)
+            """,
+        ),
+        Example(
+            title="multi-line calls keep their layout",
+            before="""
+            import torch
+            w = nn.Parameter(torch.Tensor(
+                n_in,
+                size * 2 if bidirectional else size
+            ))
+            b = torch.FloatTensor(
+                n_out,
+                4,
+            )
+            """,
+            after="""
+            import torch
+            w = nn.Parameter(torch.empty(
+                n_in,
+                size * 2 if bidirectional else size
+            ))
+            b = torch.empty(
+                n_out,
+                4, dtype=torch.float32,
+            )
             """,
         ),
         Example(
@@ -251,17 +276,17 @@ documentation (not run: no GPU).
         args = list(updated_node.args)
         if kind == "data":
             data_dtype = dtype or (None if float_leaves_only(original_node.args[0].value) else "get_default_dtype()")
-            new = self._factory(torch_ref, "tensor", args, data_dtype, device, updated_node.args)
+            new = self._factory(torch_ref, "tensor", args, data_dtype, device, updated_node)
             msg = f"{short}(data) -> torch.tensor(data{self._opts_text(data_dtype, device)})"
         else:
             fill = self._fuse_parent.get(id(original_node))
             if fill is not None and self._fusable(fill, dtype) and self.allowed(fix_class):
                 # the fill call builds the factory (one edit for both calls)
-                self._fused[id(original_node)] = (args, (dtype, device), short, fix_class is FixClass.UNPROVEN)
+                self._fused[id(original_node)] = (updated_node, (dtype, device), short, fix_class is FixClass.UNPROVEN)
                 return updated_node
             if not args:
                 args = [cst.Arg(cst.Integer("0"))]
-            new = self._factory(torch_ref, "empty", args, dtype, device, updated_node.args)
+            new = self._factory(torch_ref, "empty", args, dtype, device, updated_node)
             msg = f"{short}(sizes) -> torch.empty(sizes{self._opts_text(dtype, device)})"
         if not self.fix(original_node, msg, fix_class):
             return updated_node
@@ -281,9 +306,14 @@ documentation (not run: no GPU).
             out.append(kwarg("device", cst.SimpleString(f"{self._quote}{device}{self._quote}")))
         return out
 
-    def _factory(self, torch_ref, name, args, dtype, device, original_args) -> cst.Call:
-        new_args = [*args, *self._options(torch_ref, dtype, device)]
-        return cst.Call(func=cst.parse_expression(f"{torch_ref}.{name}"), args=rebuild_args(new_args, original_args or args))
+    def _factory(self, torch_ref, name, args, dtype, device, like: Optional[cst.Call] = None) -> cst.Call:
+        """``torch.<name>(*args, dtype=..., device=...)``, keeping the layout of ``like`` (the
+        call it replaces: the space after its parenthesis, its parentheses)."""
+        func = cst.parse_expression(f"{torch_ref}.{name}")
+        new_args = append_args(list(args), self._options(torch_ref, dtype, device))
+        if like is None:
+            return cst.Call(func=func, args=new_args)
+        return like.with_changes(func=func, args=new_args)
 
     def _fusable(self, fill: cst.Call, dtype: Optional[str]) -> bool:
         method = fill.func.attr.value
@@ -304,8 +334,9 @@ documentation (not run: no GPU).
             return len(args) == 1 and args[0].keyword is None and _literal_fill(args[0].value) is not None
         return False
 
-    def _fuse(self, original_node: cst.Call, updated_node: cst.Call, ctor_args, info: TypeInfo, short: str, unproven: bool) -> cst.BaseExpression:
+    def _fuse(self, original_node: cst.Call, updated_node: cst.Call, ctor: cst.Call, info: TypeInfo, short: str, unproven: bool) -> cst.BaseExpression:
         dtype, device = info
+        ctor_args = list(ctor.args)
         method = original_node.func.attr.value
         torch_ref = module_ref(self, "torch")
         assert torch_ref is not None  # checked when the constructor was seen
@@ -313,7 +344,7 @@ documentation (not run: no GPU).
         sizes = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in ctor_args]
         if method in FUSED_FILLS and not original_node.args:
             name = FUSED_FILLS[method]
-            new = self._factory(torch_ref, name, list(ctor_args), dtype, device, ctor_args)
+            new = self._factory(torch_ref, name, ctor_args, dtype, device, ctor)
         else:
             size = self._size_tuple(sizes)
             if method == "fill_":
@@ -321,13 +352,14 @@ documentation (not run: no GPU).
                 fill = _literal_fill(original_node.args[0].value)
                 fill_dtype = dtype or (None if isinstance(fill, float) else "get_default_dtype()")
                 name = "full"
-                new = self._factory(torch_ref, "full", [cst.Arg(size), value_arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)], fill_dtype, device, ())
+                new = self._factory(torch_ref, "full", [cst.Arg(size), value_arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)], fill_dtype, device)
             else:  # normal_(mean, std)
                 name = "normal"
                 by_name = {}
                 for i, a in enumerate(updated_node.args):
                     by_name[a.keyword.value if a.keyword else ("mean", "std")[i]] = a.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT, comma=cst.MaybeSentinel.DEFAULT)
-                new = self._factory(torch_ref, "normal", [by_name["mean"], by_name["std"], kwarg("size", size)], dtype, device, ())
+                new = self._factory(torch_ref, "normal", [by_name["mean"], by_name["std"], kwarg("size", size)], dtype, device)
+        new = new.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
         msg = f"{short}(sizes).{method}(...) -> torch.{name}(...{self._opts_text(dtype, device)})"
         if not self.fix(original_node, msg, fix_class):  # pragma: no cover - allowed() was checked
             return updated_node

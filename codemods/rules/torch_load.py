@@ -6,7 +6,8 @@ import libcst as cst
 from ..model import Example, FixClass
 from ..rule import TreeRule
 from ..torchapi import TORCH_LOAD
-from ._legacy_util import kwarg, rebuild_args
+from ._legacy_util import kwarg
+from ._static import append_args
 
 
 class TorchLoadWeightsOnly(TreeRule):
@@ -79,4 +80,4 @@ safety of the load. Hence a note by default and the edit only under `--unsafe`.
             "torch.load(...) defaults to weights_only=True since torch 2.6: a checkpoint that pickles a whole model, an optimizer or numpy arrays (common in 2017) fails with UnpicklingError; weights_only=False restores the legacy behaviour but executes any code in the file: only for trusted checkpoints",
         ):
             return updated_node
-        return updated_node.with_changes(args=rebuild_args([*args, kwarg("weights_only", cst.Name("False"))], args))
+        return updated_node.with_changes(args=append_args(list(args), [kwarg("weights_only", cst.Name("False"))]))

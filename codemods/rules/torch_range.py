@@ -8,9 +8,9 @@ import libcst as cst
 
 from ..model import Example, FixClass
 from ..rule import TreeRule
-from ..torchapi import TORCH_RANGE
-from ._legacy_util import kwarg, module_ref, rebuild_args
-from ._static import is_known_int, literal_number, number_source
+from ..torchapi import DTYPE_METHODS, TORCH_RANGE
+from ._legacy_util import kwarg, module_ref
+from ._static import append_args, is_known_int, literal_number, number_source
 
 _ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)
 _LOOSE_OPS = (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide, cst.Modulo)
@@ -66,7 +66,9 @@ rule writes the `arange` end that gives exactly the `range` count:
 * integer bounds and step (literals, or expressions that are certainly ints: `len(x)`,
   `x.size(0)`, `n - 1` of those): end `b + 1` (`b - 1` for a negative step; `n - 1` becomes
   `n`), with `dtype=torch.get_default_dtype()` since integer arguments would give int64:
-  `torch.range(0, x.size(0) - 1)` -> `torch.arange(0, x.size(0), dtype=torch.get_default_dtype())`;
+  `torch.range(0, x.size(0) - 1)` -> `torch.arange(0, x.size(0), dtype=torch.get_default_dtype())`
+  (no dtype when the result is converted at once: `torch.range(0, n - 1).long()` ->
+  `torch.arange(0, n).long()`, the same integers);
 * literal float bounds or step that are binary fractions (multiples of 1/1024: `0.5`, `0.25`,
   `0.125`): the end is computed, and checked, with torch's own size formulas
   (`torch.range(0, 1, 0.25)` -> `torch.arange(0, 1.25, 0.25)`); a float argument makes
@@ -103,13 +105,15 @@ to the last bit).
             a = torch.range(0, 9)
             b = torch.range(1, 10, 3)
             idx = torch.range(0, x.size(0) - 1).long()
+            ids = torch.range(0, x.size(0) - 1).view(-1, 1)
             c = torch.range(10, 0, -2)
             """,
             after="""
             import torch
             a = torch.arange(0, 10, dtype=torch.get_default_dtype())
             b = torch.arange(1, 11, 3, dtype=torch.get_default_dtype())
-            idx = torch.arange(0, x.size(0), dtype=torch.get_default_dtype()).long()
+            idx = torch.arange(0, x.size(0)).long()
+            ids = torch.arange(0, x.size(0), dtype=torch.get_default_dtype()).view(-1, 1)
             c = torch.arange(10, -1, -2, dtype=torch.get_default_dtype())
             """,
         ),
@@ -163,6 +167,15 @@ to the last bit).
         ),
     )
 
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._converted: set = set()  # ids of calls whose result is converted at once: x.long()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in DTYPE_METHODS.values() and not node.args and isinstance(func.value, cst.Call):
+            self._converted.add(id(func.value))
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if self.imports.resolve(original_node.func) != TORCH_RANGE:
             return updated_node
@@ -188,20 +201,21 @@ to the last bit).
             self.note(original_node, "no-torch")
             return updated_node
         needs_dtype = "dtype" not in kws and not any(isinstance(v, float) for v in (literal_number(a), literal_number(end), s_val))
+        if needs_dtype and id(original_node) in self._converted:
+            needs_dtype = False  # torch.range(0, n - 1).long(): integer values, converted at once
         msg = f"torch.range(...) -> torch.arange(...) with the end adjusted ({why})"
         if not self.fix(original_node, msg, fix_class):
             return updated_node
         new_args = list(args)
         i_end = args.index(pos[1])
         new_args[i_end] = args[i_end].with_changes(value=end)
-        if needs_dtype:
-            new_args.append(kwarg("dtype", cst.parse_expression(f"{torch_ref}.get_default_dtype()")))
+        extra = [kwarg("dtype", cst.parse_expression(f"{torch_ref}.get_default_dtype()"))] if needs_dtype else []
         if isinstance(original_node.func, cst.Attribute):
             func = updated_node.func.with_changes(attr=cst.Name("arange"))
         else:
             func = cst.parse_expression(f"{torch_ref}.arange")
             self.ctx.drop_import_when_unused(TORCH_RANGE)
-        return updated_node.with_changes(func=func, args=rebuild_args(new_args, updated_node.args))
+        return updated_node.with_changes(func=func, args=append_args(new_args, extra))
 
     def _end(self, a: cst.BaseExpression, b: cst.BaseExpression, s: float):
         """(new end expression, fix class, reason) or (None, ...) when there is none."""
