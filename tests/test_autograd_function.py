@@ -219,3 +219,115 @@ def test_varargs_forward_and_tuple_valued_return():
     ns["mix"](a, b, c).sum().backward()
     for t in (a, b, c):
         assert torch.equal(t.grad, torch.full((3,), 0.5))
+
+
+HEAD = "import torch\nfrom torch.autograd import Function\n"
+SIMPLE = """
+class _F(Function):
+    def forward(self, x):
+        return x.clone()
+    def backward(self, g):
+        return g
+"""
+LEFT = {
+    "state set by a previous backward": ("""
+class _F(Function):
+    def forward(self, x):
+        return x * self.last
+    def backward(self, g):
+        self.last = g
+        return g
+y = _F()(x)
+""", "keeps state across calls"),
+    "self passed along": ("""
+class _F(Function):
+    def forward(self, x):
+        return helper(self, x)
+    def backward(self, g):
+        return g
+y = _F()(x)
+""", "other than as self.attribute"),
+    "instances in a list": (SIMPLE + "fns = [_F(), _F()]\n", "used in a way the rule does not follow"),
+    "isinstance": (SIMPLE + "ok = isinstance(f, _F)\n", "used other than by constructing and calling it"),
+    "keyword call of a stored instance": ("""
+class _F(Function):
+    def forward(self, x, y):
+        return x + y
+    def backward(self, g):
+        return g, g
+f = _F()
+z = f(x, y=y)
+""", "keyword arguments"),
+    "omitted non-literal default": ("""
+class _F(Function):
+    def __init__(self, k=DEFAULT_K):
+        self.k = k
+    def forward(self, x):
+        return x * self.k
+    def backward(self, g):
+        return g * self.k
+z = _F()(x)
+""", "default is not a literal"),
+    "random state made in the constructor": ("""
+class _F(Function):
+    def __init__(self, n):
+        self.noise = torch.randn(n)
+    def forward(self, x):
+        return x + self.noise
+    def backward(self, g):
+        return g
+z = _F(3)(x)
+""", "does more than store values"),
+    "a constructor parameter would shadow a global": ("""
+class _F(Function):
+    def __init__(self, scale):
+        self.scale = scale
+    def forward(self, x):
+        return x * scale
+    def backward(self, g):
+        return g
+z = _F(3)(x)
+""", "would shadow"),
+    "keyword arguments reordered around calls": ("""
+class _F(Function):
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+    def forward(self, x):
+        return x * self.a + self.b
+    def backward(self, g):
+        return g * self.a
+z = _F(b=f(), a=g())(x)
+""", "evaluation order would change"),
+}
+
+
+@pytest.mark.parametrize("title", LEFT)
+def test_what_cannot_be_converted_exactly_is_left_with_a_note(title):
+    body, why = LEFT[title]
+    r = migrate(HEAD + body, select=["TU046"])
+    assert not r.changed
+    assert any(n.key == "not-converted" for n in r.notes)
+    assert any(why in n.message for n in r.notes), [n.message for n in r.notes]
+
+
+def test_class_attributes_and_static_helpers_through_the_class():
+    src = HEAD + """
+class _F(Function):
+    SCALE = 2.0
+    @staticmethod
+    def helper(x):
+        return x * 2
+    def forward(self, x):
+        return self.helper(x) * self.SCALE
+    def backward(self, g):
+        return g * 2 * self.SCALE
+def f(x):
+    return _F()(x)
+"""
+    r = migrate(src, select=["TU046"])
+    assert "return _F.helper(x) * _F.SCALE" in r.new_source and "return _F.apply(x)" in r.new_source
+    ns = load(r.new_source)
+    x = torch.randn(3, requires_grad=True)
+    ns["f"](x).sum().backward()
+    assert torch.equal(x.grad, torch.full((3,), 4.0))

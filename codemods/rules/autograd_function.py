@@ -59,31 +59,26 @@ def _positional_params(fn: cst.FunctionDef) -> List[cst.Param]:
 
 
 def _assigned_names(fn: cst.FunctionDef) -> Set[str]:
-    """Names a function binds locally (parameters, assignment/for/with targets, imports, defs)."""
-    out = {p.name.value for p in (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params)}
-    for star in (fn.params.star_arg, fn.params.star_kwarg):
+    """Names a function binds locally: parameters, assignment/for/with targets, import aliases,
+    nested defs and classes."""
+    params = fn.params
+    out = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    for star in (params.star_arg, params.star_kwarg):
         if isinstance(star, cst.Param):
             out.add(star.name.value)
     for node, parent, _ in _walk(fn.body).nodes:
-        if isinstance(node, cst.Name) and parent is not None:
-            if isinstance(parent, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign)) and getattr(parent, "target", None) is node:
-                out.add(node.value)
-            elif isinstance(parent, (cst.For, cst.CompFor)) and parent.target is node:
-                out.add(node.value)
-            elif isinstance(parent, cst.AsName) and parent.name is node:
-                out.add(node.value)
-            elif isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is node:
-                out.add(node.value)
-            elif isinstance(parent, (cst.Tuple, cst.List, cst.Element)):
-                pass
-    # tuple targets: a, b = ...
-    for node, parent, _ in _walk(fn.body).nodes:
         if isinstance(node, cst.AssignTarget):
+            out.update(_target_names(node.target))
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
             out.update(_target_names(node.target))
         elif isinstance(node, (cst.For, cst.CompFor)):
             out.update(_target_names(node.target))
         elif isinstance(node, cst.WithItem) and node.asname is not None:
             out.update(_target_names(node.asname.name))
+        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
+            out.add(node.name.value)
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            out.add(node.name.value)
     return out
 
 
@@ -954,31 +949,33 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         if plan is None:
             return updated_node
         body = list(updated_node.body.body)
-        originals = list(original_node.body.body)
-        init_index = next((i for i, s in enumerate(originals) if s is plan.init), None)
+        by_name = {m.name.value: m for m in body if isinstance(m, cst.FunctionDef)}
         inline: List[cst.BaseStatement] = []
-        if init_index is not None:
-            new_init = body[init_index]
+        if plan.init is not None:
+            new_init = by_name.get("__init__")
+            old, new = _body_statements(plan.init), _body_statements(new_init) if new_init is not None else ()
+            if len(old) != len(new):  # another rule changed the constructor: do not guess
+                self.note(plan.cls, "not-converted", name=plan.name, why="another rule changed its constructor in this run; run torchupgrade again")
+                return original_node
             kept = {id(s) for s in plan.inline}
-            inline = [u for o, u in zip(_body_statements(plan.init), _body_statements(new_init)) if id(o) in kept]
-        out = []
-        for o, u in zip(originals, body):
-            if o is plan.init:
+            inline = [u for o, u in zip(old, new) if id(o) in kept]
+        out: List[cst.BaseStatement] = []
+        carry = None  # the leading lines of the removed __init__, for the member after it
+        for member in body:
+            if isinstance(member, cst.FunctionDef) and member.name.value == "__init__" and plan.init is not None:
+                carry = member.leading_lines
                 continue
-            if o is plan.forward:
-                u = self._static(u, extra=plan.ctor_params, prologue=inline, strip_defaults=self._strip_defaults(plan))
-            elif o is plan.backward:
-                u = self._static(u)
-            out.append(u)
-        if init_index is not None and init_index < len(out):
-            # the statement after the removed __init__ takes over its leading blank lines
-            first = out[init_index]
-            lines = body[init_index].leading_lines
-            if isinstance(first, cst.FunctionDef) and first.decorators:
-                decorators = [first.decorators[0].with_changes(leading_lines=lines), *first.decorators[1:]]
-                out[init_index] = first.with_changes(decorators=decorators)
-            else:
-                out[init_index] = first.with_changes(leading_lines=lines)
+            if isinstance(member, cst.FunctionDef) and member.name.value == "forward":
+                member = self._static(member, extra=plan.ctor_params, prologue=inline, strip_defaults=self._strip_defaults(plan))
+            elif isinstance(member, cst.FunctionDef) and member.name.value == "backward" and plan.backward is not None:
+                member = self._static(member)
+            if carry is not None:
+                if isinstance(member, cst.FunctionDef) and member.decorators:
+                    member = member.with_changes(decorators=[member.decorators[0].with_changes(leading_lines=carry), *member.decorators[1:]])
+                else:
+                    member = member.with_changes(leading_lines=carry)
+                carry = None
+            out.append(member)
         return updated_node.with_changes(body=updated_node.body.with_changes(body=out))
 
     @staticmethod
