@@ -132,7 +132,7 @@ class OldStyleFunction(TreeRule):
     owns = ("class:old-style autograd Function",)
     after = ("TU038",)
     name = "old-style-function"
-    summary = "Old-style autograd Functions (`forward(self, ...)`, called as `Fn(args)(x)`; a RuntimeError since 1.3) -> `@staticmethod forward(ctx, args..., x)` and `Fn.apply(args..., x)`"
+    summary = "Old-style autograd Functions (`forward(self, ...)`, called as `Fn(args)(x)`; a RuntimeError in torch 2.13) -> `@staticmethod forward(ctx, args..., x)` and `Fn.apply(args..., x)`"
     needles = ("Function",)
     description = """
 An old-style autograd Function (PyTorch <= 0.3) is a class deriving from
