@@ -156,8 +156,11 @@ The rule converts the class to the static form and migrates its call sites in th
   grad`), and `self.needs_input_grad[i]` indices are shifted accordingly;
 * `Fn(a, b)(x, y)` -> `Fn.apply(a, b, x, y)`: the constructor arguments come first so that they
   are evaluated before the inputs, as they were; keyword arguments are placed by the
-  constructor's and forward's signatures, omitted ones get their literal defaults (`apply`
-  takes positional arguments only);
+  constructor's and forward's signatures, omitted ones get their literal defaults: arguments
+  to `apply` are passed by position only (verified under torch 2.13: `Fn.apply(x, k=3.0)`
+  fails with `forward() missing required argument` when a parameter before `k` has a default);
+  omitted trailing inputs keep `forward`'s own defaults (`backward` may return more gradients
+  than there were inputs as long as the extra ones are `None`: verified);
 * a stored instance, `self.roi_pool = RoIPool(7, 7, s)` ... `self.roi_pool(x, rois)` (or a
   local `f = Fn(a)` ... `f(x)`), becomes `functools.partial(RoIPool.apply, 7, 7, s)`: the
   arguments are evaluated once, at the same point, every later call works unchanged, and the
@@ -178,7 +181,8 @@ attribute read), call sites with `**kwargs` or non-literal omitted defaults.
 Fix safety: exact. A static Function computes what the instance did: a new `ctx` per call
 holds what `self` held, since the constructor's assignments run first in `forward` with the
 same argument values; the gradients returned for the inputs are the same (the extra `None`s are
-for the constructor arguments, which are not tensors needing gradients). Verified under torch
+for the constructor arguments, which are not tensors needing gradients). `ctx.save_for_backward`
+accepts intermediate tensors as the old `self.save_for_backward` did (verified). Verified under torch
 2.13: forward values and gradients of converted Functions (with constructor arguments, a stored
 instance reused across calls, `needs_input_grad`, attributes passed from `forward` to
 `backward`) equal those of a hand-written modern Function bitwise, and
