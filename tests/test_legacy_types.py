@@ -10,7 +10,6 @@ from torchupgrade.codemods import migrate
 torch = pytest.importorskip("torch")
 np = pytest.importorskip("numpy")
 import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport numpy as np\n"
 

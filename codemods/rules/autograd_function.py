@@ -8,7 +8,7 @@ then apply the plan: the class is rebuilt in ``leave_ClassDef``, ``self.x`` beco
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 

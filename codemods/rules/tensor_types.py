@@ -1,7 +1,7 @@
 """TU041 tensor-type-objects: ``x.type(torch.FloatTensor)`` and ``type(x) == torch.FloatTensor``."""
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import libcst as cst
 
