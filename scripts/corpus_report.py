@@ -57,6 +57,11 @@ IDIOMS = [
     ("removed linalg", r"\b(?:gels|potrf|potrs|potri|gesv|trtrs|btrifact|btrisolve|btriunpack|symeig)\("),
     ("retain_variables=/device_id=", r"[(,]\s*(?:retain_variables|device_id)\s*=(?!=)"),
     ("saved_variables", r"\.saved_variables\b"),
+    ("torch.XTensor(...) constructors", r"\btorch\.(?:cuda\.)?(?:Float|Double|Half|Byte|Char|Short|Int|Long)?Tensor\("),
+    (".type(torch.XTensor)", r"\.type\(\s*['\"]?torch\.(?:cuda\.)?\w+Tensor"),
+    ("torch.range(", r"\btorch\.range\("),
+    ("torch._six / _backend.", r"\btorch\._six\b|\._backend\.\w+\.apply\("),
+    ("old-style Function (self.save_for_backward)", r"\bself\.save_for_backward\("),
 ]
 _COMPILED = [(name, re.compile(rx)) for name, rx in IDIOMS]
 
