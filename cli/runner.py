@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 from torchupgrade.codemods import Failure, Result, migrate
+from torchupgrade.codemods.project import ProjectIndex, files_to_index
 
 from .interrupts import raise_recursion_limit, worker_init
 
@@ -18,6 +19,23 @@ class Options:
     select: Optional[tuple] = None
     ignore: Optional[tuple] = None
     unsafe: bool = False
+    project: bool = True  # analyse the files together (the project index)
+
+
+# the project index of the run, set in each worker once (not sent with every file)
+_PROJECT: Optional[ProjectIndex] = None
+
+
+def build_project(paths: Sequence[Path]) -> ProjectIndex:
+    """The project index over the files of a run and the modules they work with (their package,
+    or the sibling modules a script imports)."""
+    return ProjectIndex.build(files_to_index([str(p) for p in paths]))
+
+
+def _worker_init(parent_pid: int, project: Optional[ProjectIndex]) -> None:
+    global _PROJECT
+    _PROJECT = project
+    worker_init(parent_pid)
 
 
 def process_file(path: str, options: Options) -> Result:
@@ -28,7 +46,7 @@ def process_file(path: str, options: Options) -> Result:
         data = Path(path).read_bytes()
     except OSError as exc:
         return Result(path=path, source=b"", new_source=b"", failure=Failure("io", 0, f"cannot read: {exc.strerror or exc}"))
-    result = migrate(data, path=path, select=options.select, ignore=options.ignore, unsafe=options.unsafe)
+    result = migrate(data, path=path, select=options.select, ignore=options.ignore, unsafe=options.unsafe, project=_PROJECT)
     return result
 
 
@@ -42,14 +60,20 @@ def run(paths: Sequence[Path], options: Options, jobs: int) -> Iterator[Result]:
     Workers ignore Ctrl-C and exit when this process dies; when the consumer stops early (an
     interrupt, an error), closing this generator kills them at once instead of waiting for the
     work already queued."""
+    global _PROJECT
     work = [(str(p), options) for p in paths]
+    project = build_project(paths) if options.project and work else None
     if jobs <= 1 or len(work) < 4:
         raise_recursion_limit()
-        for item in work:
-            yield _process(item)
+        _PROJECT = project
+        try:
+            for item in work:
+                yield _process(item)
+        finally:
+            _PROJECT = None
         return
     chunk = max(1, min(16, len(work) // (jobs * 4)))
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=worker_init, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(), project))
     try:
         yield from pool.map(_process, work, chunksize=chunk)
     except BaseException:

@@ -93,6 +93,7 @@ class ProjectIndex:
         self.escaping: Set[Tuple[str, str]] = set()  # functions referenced other than by a call
         self.stats: Dict[str, float] = {}
         self.recording = False  # while call sites are recorded, parameters are not yet known
+        self.summarised: Set[str] = set()
 
     # -- queries --------------------------------------------------------------------------------------
     def module_for_path(self, path: str) -> Optional[ModuleSummary]:
@@ -255,7 +256,7 @@ class ProjectIndex:
                     text, _, failure = decode(source)
                     if failure or text is None:
                         continue
-                tree = ast.parse(text)
+                tree = _parse(text, path)
             except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
                 continue
             name, package, _ = module_name_for(path)
@@ -268,14 +269,31 @@ class ProjectIndex:
         t1 = time.perf_counter()
         for name in sorted(parsed):
             _summarise_imports(index, *parsed[name])
+        # parameters are not known from call sites while modules are summarised (their call
+        # sites are recorded in the same pass): the results do not depend on the order
+        index.recording = True
         for name in _import_order(index, parsed):
             _summarise(index, *parsed[name])
-        index.recording = True
-        for name in sorted(parsed):
-            _record_calls(index, *parsed[name])
         index.recording = False
         index.stats = {"files": len(parsed), "parse_s": t1 - t0, "total_s": time.perf_counter() - t0}
         return index
+
+
+def _parse(text: str, path: str) -> ast.Module:
+    """``ast.parse``, after the text repairs the engine makes first (``async=`` -> ``non_blocking=``)."""
+    try:
+        return ast.parse(text)
+    except SyntaxError:
+        if "async" not in text:
+            raise
+        from .rule import FileContext
+        from .rules.async_kwarg import AsyncNonBlocking
+
+        repair = AsyncNonBlocking(FileContext(path, text, None, None, False))
+        repaired = repair.transform(text)
+        if repair.failure or repaired == text:
+            raise
+        return ast.parse(repaired)
 
 
 # -- summarising one module ---------------------------------------------------------------------------
@@ -395,14 +413,15 @@ def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) ->
                 cls.methods[mname] = _globalise(inf.return_facts.get(id(mscope), UNKNOWN), summary.name)
             cls.old_style_function = analysis.is_old_style_function(stmt)
             summary.classes[stmt.name] = cls
+    index.summarised.add(summary.name)
+    _record_calls(index, summary, analysis)
 
 
-def _record_calls(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+def _record_calls(index: ProjectIndex, summary: ModuleSummary, analysis) -> None:
     """Join the argument kinds of every call of a project function (positional arguments)."""
-    from .semantic.model import FileAnalysis
     from .semantic.scopes import dotted
 
-    analysis = FileAnalysis(tree, ImportTable(tree, summary.name, index, summary.package), index, summary.name)
+    tree = analysis.tree
     inf, scopes = analysis.inference, analysis.scopes
     called: Set[int] = set()
     for scope in [scopes.root, *scopes.ordered]:
@@ -428,7 +447,7 @@ def _record_calls(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary)
     # a function used as a value (a callback, stored, exported through __all__) has callers the
     # index cannot see
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load) and id(node) not in called:
+        if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load):
             d = dotted(node)
             if d is None:
                 continue
@@ -437,7 +456,13 @@ def _record_calls(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary)
                 q = f"{summary.name}.{node.id}"
             if q:
                 found = index.split(q)
-                if found is not None and found[1] in found[0].functions:
+                if found is None:
+                    continue
+                if found[0].name not in index.summarised:
+                    # a module not summarised yet (an import cycle): its functions' call sites
+                    # cannot all be seen in order, so nothing is inferred from them
+                    index.escaping.add((found[0].name, found[1]))
+                elif found[1] in found[0].functions and (id(node) not in called):
                     index.escaping.add((found[0].name, found[1]))
 
 

@@ -114,6 +114,38 @@ def parses(data: bytes) -> bool:
         return False
 
 
+# unit (package folder under src/) -> ProjectIndex, set in each worker by _init
+INDEXES: dict = {}
+
+
+def build_indexes(work: Path, files) -> dict:
+    """One project index per package of the corpus (module names only make sense inside one)."""
+    from torchupgrade.codemods.project import ProjectIndex
+
+    units: dict = {}
+    for f in files:
+        units.setdefault(Path(f).relative_to(work).parts[0], []).append(f)
+    return {unit: ProjectIndex.build(paths) for unit, paths in units.items()}
+
+
+def _init(indexes) -> None:
+    INDEXES.clear()
+    INDEXES.update(indexes)
+
+
+def _project(path: str, root: str):
+    return INDEXES.get(Path(path).relative_to(root).parts[0])
+
+
+def second_run(args):
+    """Migrate a migrated file again (indexes rebuilt from the migrated tree): must change nothing."""
+    path, root, options = args
+    from torchupgrade.codemods import migrate
+
+    again = migrate(Path(path).read_bytes(), path=path, unsafe=options["unsafe"], select=options["select"], project=_project(path, root))
+    return not again.changed
+
+
 def process(args):
     path, root, options = args
     from torchupgrade.codemods import migrate
@@ -128,7 +160,7 @@ def process(args):
     out["parsed_before"] = parses(data)
     t0 = time.perf_counter()
     try:
-        result = migrate(data, path=rel, unsafe=options["unsafe"], select=options["select"])
+        result = migrate(data, path=path, unsafe=options["unsafe"], select=options["select"], project=_project(path, root))
     except Exception as exc:  # the engine promises never to raise; report if it does
         out["crash"] = f"{type(exc).__name__}: {exc}"
         out["after"] = out["before"]
@@ -154,8 +186,6 @@ def process(args):
     out["after"] = count_idioms(new_text)
     out["after_code"], out["tokenized_after"] = count_code_idioms(new_text)
     out["parsed_after"] = parses(new)
-    again = migrate(new, path=rel, unsafe=options["unsafe"], select=options["select"])
-    out["idempotent"] = not again.changed
     return out
 
 
@@ -181,9 +211,14 @@ def main(argv=None) -> int:
     lines = sum(Path(f).read_bytes().count(b"\n") for f in files)
     options = {"unsafe": opts.unsafe, "select": opts.select}
     t0 = time.perf_counter()
-    with multiprocessing.Pool(opts.jobs) as pool:
+    indexes = build_indexes(work, files)
+    index_time = time.perf_counter() - t0
+    with multiprocessing.Pool(opts.jobs, initializer=_init, initargs=(indexes,)) as pool:
         results = pool.map(process, [(f, str(work), options) for f in files], chunksize=4)
     wall = time.perf_counter() - t0
+    with multiprocessing.Pool(opts.jobs, initializer=_init, initargs=(build_indexes(work, files),)) as pool:
+        for r, ok in zip(results, pool.map(second_run, [(f, str(work), options) for f in files], chunksize=4)):
+            r["idempotent"] = ok
 
     crashed = [r for r in results if r["crash"]]
     failed = [r for r in results if r["failure"]]
@@ -201,6 +236,7 @@ def main(argv=None) -> int:
     print(f"  parsed before, not after: {len(lost)}   repaired (did not parse, now parses): {len(repaired)}")
     print(f"  second run changes {len(not_idem)} files")
     cpu = sum(r["time"] for r in results)
+    print(f"  project index      {index_time:.1f}s ({len(indexes)} packages)")
     print(f"  time               {wall:.1f}s wall, {cpu:.1f}s CPU in migrate() ({opts.jobs} jobs, {1000 * cpu / max(1, len(files)):.1f} ms/file)")
 
     if failed:
