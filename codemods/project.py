@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
@@ -249,6 +250,8 @@ class ProjectIndex:
             path, source = (item, None) if isinstance(item, str) else item
             try:
                 if source is None:
+                    if not stat.S_ISREG(os.stat(path).st_mode):
+                        continue  # a FIFO or device named *.py would block
                     with open(path, "rb") as fh:
                         source = fh.read()
                 text = source
@@ -515,6 +518,8 @@ def files_to_index(files: Sequence[str]) -> List[str]:
                 seen.setdefault(os.path.abspath(p), None)
             continue
         try:
+            if not stat.S_ISREG(os.stat(f).st_mode):
+                continue
             with open(f, "rb") as fh:
                 text, _, failure = decode(fh.read())
             tree = ast.parse(text or "")
