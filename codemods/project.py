@@ -49,6 +49,7 @@ class ClassSummary:
     attrs: Dict[str, Kind] = field(default_factory=dict)
     methods: Dict[str, Kind] = field(default_factory=dict)
     old_style_function: bool = False
+    init_params: List[str] = field(default_factory=list)  # ``__init__``'s parameters after self
 
 
 @dataclass
@@ -415,6 +416,9 @@ def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) ->
             for mname, mscope in info.methods.items():
                 cls.methods[mname] = _globalise(inf.return_facts.get(id(mscope), UNKNOWN), summary.name)
             cls.old_style_function = analysis.is_old_style_function(stmt)
+            init = info.methods.get("__init__")
+            if init is not None and init.self_name:
+                cls.init_params = list(init.params[1:])
             summary.classes[stmt.name] = cls
     index.summarised.add(summary.name)
     _record_calls(index, summary, analysis)
@@ -455,22 +459,29 @@ def _record_calls(index: ProjectIndex, summary: ModuleSummary, analysis) -> None
             if d is None:
                 continue
             q = analysis.resolver.qualified(d)
-            if q is None and isinstance(node, ast.Name) and node.id in summary.functions:
+            if q is None and isinstance(node, ast.Name) and (node.id in summary.functions or node.id in summary.classes):
                 q = f"{summary.name}.{node.id}"
             if q:
                 found = index.split(q)
                 if found is None:
                     continue
+                target = f"{found[1]}.__init__" if found[1] in found[0].classes else found[1]
                 if found[0].name not in index.summarised:
                     # a module not summarised yet (an import cycle): its functions' call sites
                     # cannot all be seen in order, so nothing is inferred from them
-                    index.escaping.add((found[0].name, found[1]))
-                elif found[1] in found[0].functions and (id(node) not in called):
-                    index.escaping.add((found[0].name, found[1]))
+                    index.escaping.add((found[0].name, target))
+                elif (found[1] in found[0].functions or found[1] in found[0].classes) and id(node) not in called:
+                    index.escaping.add((found[0].name, target))
 
 
 def _callee(analysis, inf, call: ast.Call, scope, summary: ModuleSummary):
     k = inf.kind(call.func, scope)
+    if isinstance(k, ClassRef):
+        module = k.ref.module or summary.name
+        owner = analysis.project.modules.get(module)
+        cls = owner.classes.get(k.ref.qualname) if owner else None
+        if cls is not None and "." not in k.ref.qualname:
+            return (module, f"{k.ref.qualname}.__init__"), FunctionSummary(cls.init_params)
     if isinstance(k, FunctionRef):
         module = k.ref.module or summary.name
         if "." in k.ref.qualname:

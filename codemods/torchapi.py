@@ -215,7 +215,7 @@ VALUE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim l
 TENSOR_ONLY_METHODS = frozenset(
     (
         "size contiguous unsqueeze masked_fill masked_fill_ type_as expand_as view_as "
-        "index_select detach backward new dim numel permute bmm mm "
+        "index_select detach backward new dim numel permute bmm mm mv "
         "narrow expand unbind requires_grad_ zero_ normal_ uniform_ fill_ index_fill_ masked_scatter_ "
         "nelement"
     ).split()

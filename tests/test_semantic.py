@@ -260,3 +260,49 @@ def test_star_import_of_a_project_module_resolves_torch_names(tmp_path):
     src = (tmp_path / "pkg" / "model.py").read_text()
     assert "return t\n" in migrate(src, path=paths[2], project=index).new_source
     assert migrate(src, path=paths[2]).new_source == src  # alone: `Variable` could be anything
+
+
+def test_exact_ranks_through_layers_and_views():
+    k = kinds("""
+    import torch
+    import torch.nn as nn
+    conv = nn.Conv2d(1, 4, 3)
+    fc = nn.Linear(16, 2)
+    emb = nn.Embedding(10, 3)
+    seq = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+    x = torch.randn(2, 1, 8, 8)
+    h = conv(x)
+    flat = h.view(h.size(0), -1)
+    out = fc(flat)
+    e = emb(torch.zeros(2, 5).long())
+    s = seq(torch.randn(3, 4))
+    m = torch.randn(3, 4).mm(torch.randn(4, 2))
+    v = torch.randn(3, 4).mv(torch.randn(4))
+    """)
+    assert k("h").rank == {4} and k("flat").rank == {2} and k("out").rank == {2}
+    assert k("e").rank == {3} and k("s").rank == {2}
+    assert k("m").rank == {2} and k("v").rank == {1} and k("x[0]").rank == {3}
+
+
+def test_softmax_dim_follows_the_value_at_the_call():
+    src = textwrap.dedent("""
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3)
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv(x)), 2)
+            x = self.fc(x.view(x.size(0), -1))
+            return F.log_softmax(x)
+
+    def scores(w, v):
+        return F.softmax(w.mv(v))
+    """)
+    out = migrate(src, select=["TU035"]).new_source
+    assert "F.log_softmax(x, dim=1)" in out  # 2-D after fc, though x is 4-D earlier
+    assert "F.softmax(w.mv(v), dim=0)" in out  # a matrix-vector product is 1-D

@@ -8,7 +8,7 @@ import libcst as cst
 from ..cstutil import is_index0, method_call
 from ..model import Example, FixClass
 from ..semantic.infer import looks_like_loss
-from ..semantic.kinds import PYNUM, SCALAR_RANK, VECTOR_RANK, Legacy, Tensor
+from ..semantic.kinds import MULTI_RANK, PYNUM, SCALAR_RANK, VECTOR_RANK, Legacy, Tensor
 from .data_common import DataRule
 
 _REDUCTION_CALLS = frozenset("sum mean norm max min prod std var".split())
@@ -214,7 +214,7 @@ raises if the receiver has more than one element.
         if receiver is None or not is_index0(subscript):
             return False
         k = rule.tensor(receiver)
-        return k is None or k.rank != frozenset({2})
+        return k is None or not k.rank <= MULTI_RANK
 
     # -- E.data[0], E[0], E.cpu().numpy()[0] ------------------------------------------------------------------------
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript):
@@ -257,7 +257,7 @@ raises if the receiver has more than one element.
         if k is not None and k.rank == VECTOR_RANK:
             self.edit(original_node, "x.data[0] on a 1-D tensor -> x[0].item() (a number, as in 0.3)")
             return method_call(cst.Subscript(value=new_receiver, slice=updated_node.slice), "item")
-        if k is None or k.rank != frozenset({2}):
+        if k is None or not k.rank <= MULTI_RANK:
             loss_name = isinstance(receiver, cst.Name) and looks_like_loss(receiver.value)
             reduction = (
                 isinstance(receiver, cst.Call) and not receiver.args and isinstance(receiver.func, cst.Attribute)

@@ -24,6 +24,7 @@ class SoftmaxImplicitDim(TreeRule):
     code = "TU035"
     owns = ("call:softmax without dim",)
     name = "softmax-implicit-dim"
+    uses_analysis = True
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`F.softmax(x)`/`log_softmax`/`softmin` without `dim` -> the dim torch chooses (exact), else a note"
     needles = ("softmax", "Softmax", "softmin", "Softmin")
@@ -251,6 +252,16 @@ anywhere else (passed to `nn.Sequential`, returned, stored in a list) cannot hav
         return updated_node.with_changes(args=insert_arg(args, index, kwarg("dim", dim)))
 
     def _rank(self, x: cst.BaseExpression) -> Optional[int]:
+        """A rank of ``x`` that decides the implicit dim (any of them, when they all agree)."""
+        rank = self._syntactic_rank(x)
+        if rank is not None:
+            return rank
+        k = self.ctx.analysis.tensor_here(x)
+        if k is not None and k.rank and len({_legacy_dim(r) for r in k.rank}) == 1:
+            return min(k.rank)
+        return None
+
+    def _syntactic_rank(self, x: cst.BaseExpression) -> Optional[int]:
         if not isinstance(x, cst.Call) or any(a.star or a.keyword for a in x.args):
             return None
         if isinstance(x.func, cst.Attribute) and x.func.attr.value in RANKED_VIEWS and self.imports.resolve(x.func) is None:

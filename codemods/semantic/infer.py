@@ -37,7 +37,8 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from .. import torchapi as api
 from .kinds import (
-    ANY_RANK, BOTTOM, NOTTENSOR, POS_RANK, PYNUM, PYVAL, SCALAR_RANK, UNKNOWN, VECTOR_RANK, ClassRef,
+    ANY_RANK, BOTTOM, MULTI_RANK, NOTTENSOR, POS_RANK, PYNUM, PYVAL, SCALAR_RANK, UNKNOWN, VECTOR_RANK, ClassRef,
+    broadcast_rank, exact_rank, shift_rank,
     DType, Enumerate, FunctionRef, Grad, Instance, Kind, Legacy, Module, Ref, Sequence_, Simple,
     Tensor, TorchRef, Tuple_, Zip, is_tensor, join,
 )
@@ -95,13 +96,7 @@ def reduction_keeps_scalar(call: ast.Call, max_positional: int) -> bool:
 
 def _rank_drop(rank) -> frozenset:
     """Rank after indexing with one integer."""
-    out = set()
-    for r in rank:
-        if r == 1:
-            out.add(0)
-        elif r == 2:
-            out.update({1, 2})
-    return frozenset(out) or ANY_RANK
+    return shift_rank(frozenset(r for r in rank if r > 0), -1) if any(r > 0 for r in rank) else ANY_RANK
 
 
 def _reduced(legacy: Legacy) -> Legacy:
@@ -158,6 +153,9 @@ class Inference:
         self.attr_facts: Dict[Tuple[str, str], Kind] = {}
         self.return_facts: Dict[int, Kind] = {}  # id(function scope) -> kind of its returns
         self._cur = None
+        # flow-sensitive overrides for one query (see SemanticModel.kind_here)
+        self.env: Dict[str, Kind] = {}
+        self.env_scope: Optional[Scope] = None
         self.module_classes = self._module_classes()
         self.module_params: Set[int] = set()  # ids of Binding objects of apply(fn) parameters
         for name in scopes.applied:
@@ -300,15 +298,22 @@ class Inference:
     def binding_kind(self, b: Binding, scope: Scope, name: Optional[str]) -> Kind:
         how = b.how
         if how == "const":
-            return {"pyval": PYVAL, "unknown": UNKNOWN}.get(b.kind, UNKNOWN) if isinstance(b.kind, str) else (b.kind or UNKNOWN)
+            return {"pyval": PYVAL, "unknown": UNKNOWN}.get(b.kind, UNKNOWN) if isinstance(b.kind, str) else UNKNOWN
         if how == "param":
             if id(b) in self.module_params:
                 return Module()
-            if name is not None and scope.kind == "function" and scope.parent is self.s.root:
-                index = scope.params.index(name) if name in scope.params else -1
-                k = self.r.param_kind(scope.name, index) if index >= 0 else None
+            if name is not None and scope.kind == "function" and name in scope.params:
+                index = scope.params.index(name)
+                k = None
+                if scope.parent is self.s.root:
+                    k = self.r.param_kind(scope.name, index)
+                elif scope.parent is not None and scope.parent.kind == "class" and scope.parent.parent is self.s.root and scope.self_name and index > 0:
+                    k = self.r.param_kind(f"{scope.parent.name}.{scope.name}", index - 1)
                 if k is not None:
                     return k
+            default = b.kind
+            if isinstance(default, ast.Constant) and isinstance(default.value, (int, float)) and not isinstance(default.value, bool):
+                return PYNUM  # no call site says otherwise: a number, as its default
             return UNKNOWN
         if how == "value":
             return self.kind(b.node, scope)
@@ -370,6 +375,9 @@ class Inference:
 
     # -- lookups -------------------------------------------------------------------------------------
     def lookup(self, name: str, scope: Scope) -> Kind:
+        env = self.env
+        if env and name in env and scope is self.env_scope:
+            return env[name]
         first = True
         current: Optional[Scope] = scope
         while current is not None:
@@ -500,7 +508,9 @@ class Inference:
                 return BOTTOM
             ts = [k for k in ks if isinstance(k, Tensor)]
             if ts:
-                rank = frozenset().union(*(t.rank for t in ts))
+                rank = ts[0].rank
+                for t in ts[1:]:
+                    rank = broadcast_rank(rank, t.rank)
                 legacy = ts[0].legacy if all(t.legacy is ts[0].legacy for t in ts) else Legacy.UNKNOWN
                 return Tensor(rank, Grad.NO, legacy, DType.BOOL)
             return PYVAL if all(k in (PYNUM, PYVAL) for k in ks) else UNKNOWN
@@ -530,10 +540,10 @@ class Inference:
             return UNKNOWN
         ka = a if ta else None
         kb = b if tb else None
-        ranks = [t.rank for t in (ka, kb) if t is not None]
-        rank = frozenset().union(*ranks)
-        if ka is not None and kb is not None and 2 in ka.rank | kb.rank and not (ka.rank & {0} and kb.rank & {0}):
-            rank = rank - {0} or rank  # broadcasting with a non-scalar never gives a scalar
+        if ka is not None and kb is not None:
+            rank = broadcast_rank(ka.rank, kb.rank)
+        else:
+            rank = (ka or kb).rank  # type: ignore[union-attr]
         tensors = [t for t in (ka, kb) if t is not None]
         grad = max(t.grad for t in tensors)
         if grad is Grad.PARAM:
@@ -687,7 +697,7 @@ class Inference:
                 return self._builtin(fk.qualified[9:], call, scope)
             return self._torch_call(fk.qualified, call, scope)
         if isinstance(fk, Module):
-            return fk.returns
+            return self._module_result(fk, call, scope)
         if fk is Simple.LOSS_FN:
             return self._loss_result(call, 3)
         if isinstance(fk, ClassRef) and fk.ref.module == "":
@@ -705,6 +715,18 @@ class Inference:
             ext = self.r.call_external(fk, call, [])
             return ext if ext is not None else UNKNOWN
         return UNKNOWN
+
+    def _module_result(self, module: Module, call: ast.Call, scope: Scope) -> Kind:
+        returns = module.returns
+        if module.rank_shift is not None and isinstance(returns, Tensor):
+            pos = _pos(call)
+            first = self._kind(pos[0], scope) if pos else UNKNOWN
+            if first is BOTTOM:
+                return BOTTOM
+            if isinstance(first, Tensor):
+                # within what the module can return (a Linear never returns a 0-dim tensor)
+                return returns.with_(rank=(shift_rank(first.rank, module.rank_shift) & returns.rank) or returns.rank)
+        return returns
 
     def _local_function(self, qualname: str) -> Optional[Scope]:
         key = tuple(qualname.split("."))
@@ -796,7 +818,7 @@ class Inference:
         if q in api.RNN_MODULES or q in api.CONTAINER_MODULES:
             return Module(None, UNKNOWN)
         if q in api.RNN_CELLS:
-            return Module(None, UNKNOWN if q.endswith("LSTMCell") else var)
+            return Module(None, UNKNOWN if q.endswith("LSTMCell") else var, rank_shift=None if q.endswith("LSTMCell") else 0)
         if q in api.WRAPPER_MODULES:
             inner = self._kind(pos[0], scope) if pos else UNKNOWN
             return inner if isinstance(inner, Module) else Module(None, UNKNOWN)
@@ -804,11 +826,41 @@ class Inference:
             if reduction_keeps_scalar(call, 1 if q not in _WEIGHTED_LOSSES else 2):
                 return Module(None, Tensor(SCALAR_RANK, Grad.MAY, Legacy.VARIABLE, DType.FLOAT), loss=True)
             return Module(None, Tensor(ANY_RANK, Grad.MAY, Legacy.VARIABLE, DType.FLOAT), loss=True)
-        if q in ("torch.nn.Sequential", "torch.nn.Module"):
-            return Module(None, Tensor(legacy=Legacy.VARIABLE) if q.endswith("Sequential") else UNKNOWN)
-        if q in ("torch.nn.Embedding", "torch.nn.EmbeddingBag"):
-            return Module(None, var)
+        if q == "torch.nn.Sequential":
+            return self._sequential(call, scope)
+        if q == "torch.nn.Module":
+            return Module(None, UNKNOWN)
+        name = q.rsplit(".", 1)[1]
+        if name == "Embedding":
+            return Module(None, var, rank_shift=1)
+        fixed = _FIXED_RANK_MODULES.get(name)
+        if fixed is not None:
+            return Module(None, var.with_(rank=exact_rank(fixed)))
+        if name in _RANK_KEEPING_MODULES:
+            return Module(None, var, rank_shift=0)
         return Module(None, var)
+
+    def _sequential(self, call: ast.Call, scope: Scope) -> Module:
+        """``nn.Sequential(a, b, ...)``: the rank through its layers when every layer says."""
+        shift: Optional[int] = 0
+        fixed: Optional[int] = None
+        for a in _pos(call):
+            k = self._kind(a, scope)
+            if not isinstance(k, Module) or not isinstance(k.returns, Tensor):
+                return Module(None, Tensor(legacy=Legacy.VARIABLE))
+            if k.rank_shift is not None:
+                if fixed is not None:
+                    fixed = min(fixed + k.rank_shift, 5)
+                elif shift is not None:
+                    shift += k.rank_shift
+            elif len(k.returns.rank) == 1:
+                fixed, shift = next(iter(k.returns.rank)), None
+            else:
+                return Module(None, Tensor(legacy=Legacy.VARIABLE))
+        var = Tensor(POS_RANK, Grad.MAY, Legacy.VARIABLE, DType.FLOAT)
+        if fixed is not None:
+            return Module(None, var.with_(rank=exact_rank(fixed)))
+        return Module(None, var, rank_shift=shift)
 
     def _factory(self, q: str, call: ast.Call, scope: Scope) -> Tensor:
         pos = _pos(call)
@@ -828,21 +880,33 @@ class Inference:
         if q in ("torch.arange", "torch.range", "torch.linspace", "torch.logspace", "torch.randperm"):
             rank = VECTOR_RANK
         elif q == "torch.eye":
-            rank = frozenset({2})
+            rank = exact_rank(2)
         elif q.endswith("_like"):
             first = self._kind(pos[0], scope) if pos else UNKNOWN
             rank = first.rank if isinstance(first, Tensor) else ANY_RANK
-        elif pos and all(_int_const(a) is not None for a in pos) and q not in ("torch.tensor", "torch.from_numpy"):
-            n = len(pos) - (2 if q == "torch.randint" and len(pos) >= 2 else 0)
-            rank = frozenset({min(n, 2)}) if n > 0 else ANY_RANK
-            if q == "torch.randint":
-                rank = ANY_RANK
-        elif q in ("torch.full",) and pos and isinstance(pos[0], ast.Tuple):
-            rank = frozenset({min(len(pos[0].elts), 2)})
+        elif q == "torch.randint":
+            size = pos[-1] if pos else None
+            rank = exact_rank(len(size.elts)) if isinstance(size, (ast.Tuple, ast.List)) else ANY_RANK
+        elif q not in ("torch.tensor", "torch.from_numpy", "torch.full") and self._sizes(pos, scope) is not None:
+            n = self._sizes(pos, scope)
+            rank = exact_rank(n) if n else ANY_RANK  # type: ignore[arg-type]
+        elif q in ("torch.full",) and pos and isinstance(pos[0], (ast.Tuple, ast.List)):
+            rank = exact_rank(len(pos[0].elts))
         else:
             rank = ANY_RANK
         # a factory made to require grad is a leaf Variable in 0.3 terms
         return Tensor(rank, grad, Legacy.VARIABLE if grad is Grad.PARAM else Legacy.TENSOR, dtype)
+
+    def _sizes(self, pos: List[ast.expr], scope: Scope) -> Optional[int]:
+        """How many dimensions a size argument list gives (``2, 3``, ``(2, 3)``, ``n, -1``), or None."""
+        if len(pos) == 1 and isinstance(pos[0], (ast.Tuple, ast.List)):
+            elts = pos[0].elts
+            return len(elts) if not any(isinstance(e, ast.Starred) for e in elts) else None
+        if not pos:
+            return None
+        if all(_int_const(a) is not None or self._kind(a, scope) is PYNUM for a in pos):
+            return len(pos)
+        return None
 
     def _torch_function(self, fn: str, call: ast.Call, scope: Scope) -> Kind:
         pos = _pos(call)
@@ -882,7 +946,8 @@ class Inference:
                 for i in k.items[1:]:
                     item = join(item, i)
             if isinstance(item, Tensor):
-                return Tensor(POS_RANK if fn == "cat" else frozenset({1, 2}), item.grad if item.grad is not Grad.PARAM else Grad.MAY, item.legacy, item.dtype)
+                rank = item.rank if fn == "cat" else shift_rank(item.rank, 1)
+                return Tensor(rank, item.grad if item.grad is not Grad.PARAM else Grad.MAY, item.legacy, item.dtype)
             return Tensor()
         if fn in api.TORCH_TENSOR_FUNCTIONS:
             rank = first.rank if isinstance(first, Tensor) and fn in _RANK_KEEPING_F else ANY_RANK
@@ -913,7 +978,10 @@ class Inference:
         if method in api.COMPARISON_METHODS:
             return Tensor(recv.rank, Grad.NO, legacy, DType.BOOL)
         if method in api.INDEX_METHODS:
-            return Tensor(ANY_RANK if method != "nonzero" else frozenset({2}), Grad.NO, legacy, DType.INT)
+            if method == "nonzero":
+                return Tensor(exact_rank(2), Grad.NO, legacy, DType.INT)
+            has_dim = bool(pos) or any(k.arg == "dim" for k in call.keywords)
+            return Tensor(_rank_drop(recv.rank) if has_dim and _kw(call, "keepdim") is None else (SCALAR_RANK if not has_dim else recv.rank), Grad.NO, legacy, DType.INT)
         if method in api.TUPLE_REDUCTIONS and method not in ("max", "min", "median"):
             return Tuple_((recv.with_(grad=grad, rank=ANY_RANK), Tensor(ANY_RANK, Grad.NO, legacy, DType.INT)))
         if method in ("max", "min", "median"):
@@ -948,12 +1016,19 @@ class Inference:
             return recv.with_(grad=grad, dtype=DType.FLOAT)
         if method == "bool":
             return recv.with_(grad=Grad.NO, dtype=DType.BOOL)
-        if method in ("view", "reshape") and pos and all(_int_const(a) is not None for a in pos) and len(pos) > 0:
-            n = len(pos)
-            return recv.with_(grad=grad, rank=frozenset({min(n, 2)}))
-        if method in ("view", "reshape", "expand", "repeat", "permute", "unsqueeze", "squeeze", "flatten", "t", "transpose"):
-            if method in ("unsqueeze", "t", "transpose", "permute", "expand", "repeat"):
-                return recv.with_(grad=grad, rank=frozenset(r for r in (1, 2) if r >= 1) if method != "unsqueeze" else frozenset({1, 2}))
+        if method in ("view", "reshape", "expand", "repeat") and self._sizes(pos, scope):
+            return recv.with_(grad=grad, rank=exact_rank(self._sizes(pos, scope)))  # type: ignore[arg-type]
+        if method in ("t", "transpose", "permute", "contiguous"):
+            return recv.with_(grad=grad)
+        if method == "unsqueeze":
+            return recv.with_(grad=grad, rank=shift_rank(recv.rank, 1))
+        if method == "flatten" and not call.args:
+            return recv.with_(grad=grad, rank=VECTOR_RANK)
+        if method in ("view", "reshape", "expand", "repeat", "permute", "squeeze", "flatten", "view_as", "expand_as", "reshape_as"):
+            if method in ("view_as", "expand_as", "reshape_as") and pos:
+                other = self._kind(pos[0], scope)
+                if isinstance(other, Tensor):
+                    return recv.with_(grad=grad, rank=other.rank)
             return recv.with_(grad=grad, rank=ANY_RANK)
         if method in ("new", "new_zeros", "new_ones", "new_empty", "new_full", "new_tensor"):
             return recv.with_(grad=Grad.NO, rank=ANY_RANK, legacy=recv.legacy)
@@ -965,8 +1040,14 @@ class Inference:
                    for a in call.args):
                 return recv.with_(grad=grad)
             # a tensor argument may broadcast the result to a higher rank (and carry grad)
-            return recv.with_(grad=Grad.MAY, rank=POS_RANK if 0 not in recv.rank else ANY_RANK)
-        if method in ("mm", "matmul", "bmm", "mv"):
+            rank = recv.rank
+            for a in call.args:
+                k = self._kind(a, scope)
+                rank = broadcast_rank(rank, k.rank) if isinstance(k, Tensor) else rank
+            return recv.with_(grad=Grad.MAY, rank=rank)
+        if method in ("mm", "bmm", "mv"):
+            return Tensor({"mm": exact_rank(2), "bmm": exact_rank(3), "mv": VECTOR_RANK}[method], Grad.MAY, legacy, recv.dtype)
+        if method == "matmul":
             return Tensor(POS_RANK, Grad.MAY, legacy, recv.dtype)
         if method in ("gather", "index_select", "masked_select", "masked_fill", "index", "narrow", "select", "clamp"):
             return recv.with_(grad=grad, rank=ANY_RANK)
@@ -976,8 +1057,23 @@ class Inference:
 _RANK_KEEPING_F = frozenset(
     "relu relu_ sigmoid tanh dropout leaky_relu elu selu softplus softmax log_softmax softmin "
     "hardtanh relu6 gelu silu threshold normalize abs exp log sqrt neg clamp pow mul add sub sign "
-    "floor ceil round reciprocal".split()
+    "floor ceil round reciprocal max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d "
+    "adaptive_avg_pool1d adaptive_avg_pool2d adaptive_max_pool1d adaptive_max_pool2d conv1d conv2d conv3d "
+    "conv_transpose1d conv_transpose2d linear pad interpolate upsample batch_norm layer_norm instance_norm "
+    "local_response_norm dropout2d dropout3d alpha_dropout hardtanh logsigmoid softsign tanhshrink".split()
 )
+# modules whose output rank is their input's; modules with a fixed (batched) output rank
+_RANK_KEEPING_MODULES = frozenset(
+    "Linear Bilinear Dropout Dropout2d Dropout3d AlphaDropout ReLU ReLU6 LeakyReLU PReLU ELU SELU CELU GELU SiLU "
+    "Sigmoid Tanh Hardtanh Softplus Softsign Threshold LogSigmoid Tanhshrink Softshrink Hardshrink "
+    "BatchNorm1d BatchNorm2d BatchNorm3d InstanceNorm1d InstanceNorm2d InstanceNorm3d LayerNorm GroupNorm "
+    "LocalResponseNorm Identity ZeroPad2d ConstantPad2d ReflectionPad2d ReplicationPad2d".split()
+)
+_FIXED_RANK_MODULES = {
+    **{n: 3 for n in "Conv1d ConvTranspose1d MaxPool1d AvgPool1d AdaptiveAvgPool1d AdaptiveMaxPool1d".split()},
+    **{n: 4 for n in "Conv2d ConvTranspose2d MaxPool2d AvgPool2d AdaptiveAvgPool2d AdaptiveMaxPool2d Upsample UpsamplingNearest2d UpsamplingBilinear2d PixelShuffle".split()},
+    **{n: 5 for n in "Conv3d ConvTranspose3d MaxPool3d AvgPool3d AdaptiveAvgPool3d AdaptiveMaxPool3d".split()},
+}
 _WEIGHTED_LOSSES = frozenset({"torch.nn.CrossEntropyLoss", "torch.nn.NLLLoss", "torch.nn.NLLLoss2d", "torch.nn.BCELoss", "torch.nn.BCEWithLogitsLoss", "torch.nn.MultiLabelSoftMarginLoss"})
 _INT_DTYPES = frozenset("torch.long torch.int64 torch.int torch.int32 torch.int16 torch.short torch.int8".split())
 _FLOAT_DTYPES = frozenset("torch.float torch.float32 torch.double torch.float64 torch.half torch.float16 torch.bfloat16".split())

@@ -196,8 +196,11 @@ class _Collector(ast.NodeVisitor):
         scope = self._push(node.name, "function", node)
         params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
         scope.params = [p.arg for p in params]
+        positional = [*args.posonlyargs, *args.args]
+        defaults = dict(zip([p.arg for p in positional[len(positional) - len(args.defaults):]], args.defaults))
+        defaults.update({p.arg: d for p, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
         for p in params:
-            scope.bind(p.arg, Binding("param", p))
+            scope.bind(p.arg, Binding("param", p, inner=None, kind=defaults.get(p.arg)))
         for p in (args.vararg, args.kwarg):
             if p is not None:
                 scope.bind(p.arg, Binding("const", p, kind="pyval"))
