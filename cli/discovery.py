@@ -1,7 +1,9 @@
 """Finding the Python files to migrate: recursive walk, .gitignore, --exclude."""
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -53,14 +55,53 @@ def _is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").exists() or (directory / "conda-meta").is_dir()
 
 
-def discover(paths: Sequence[str], exclude: Sequence[str] = ()) -> Iterator[Path]:
+PYTHON_SUFFIXES = (".py", ".pyw", ".pyi")
+
+
+def path_problem(arg: str) -> Optional[str]:
+    """Why a PATH argument cannot be used (a usage error), or None."""
+    try:
+        st = os.stat(arg)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"symlink loop: {arg}"
+        if os.path.islink(arg):
+            return f"broken symlink: {arg} -> {os.readlink(arg)}"
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return f"permission denied: {arg}"
+        return f"path does not exist: {arg}"
+    if stat.S_ISDIR(st.st_mode):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return f"not a regular file: {arg}"
+    name = os.path.basename(arg)
+    if name.endswith(".ipynb"):
+        return f"not a Python file: {arg} (Jupyter notebooks are not supported; export the code with `jupyter nbconvert --to script`)"
+    if name.endswith(PYTHON_SUFFIXES):
+        return None
+    if _python_shebang(arg):
+        return None
+    return f"not a Python file: {arg} (torchupgrade reads *.py, *.pyw and *.pyi files and scripts with a python #! line)"
+
+
+def _python_shebang(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(256)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and b"python" in first
+
+
+def discover(paths: Sequence[str], exclude: Sequence[str] = (), empty: Optional[List[str]] = None) -> Iterator[Path]:
     """Yield the files to process, in a stable order.
 
     Explicit file arguments are always yielded. Directories are walked for ``*.py`` files,
     skipping hidden folders, virtualenvs, ``__pycache__``/``site-packages``/``node_modules``,
     symlinks, anything matched by ``.gitignore`` files (those in the tree and those of the
     enclosing git work tree), and anything matched by an ``--exclude`` pattern (gitignore syntax,
-    relative to the directory given)."""
+    relative to the directory given). Directories that hold no file to process are appended to
+    ``empty``."""
     exclude_spec = _spec(exclude)
     seen = set()
     for arg in paths:
@@ -75,7 +116,12 @@ def discover(paths: Sequence[str], exclude: Sequence[str] = ()) -> Iterator[Path
         specs: List[Tuple[Path, pathspec.PathSpec]] = list(_ancestor_gitignores(root_abs))
         if exclude_spec:
             specs.append((root_abs, exclude_spec))
-        yield from _walk(root, root_abs, specs, seen)
+        found = False
+        for path in _walk(root, root_abs, specs, seen):
+            found = True
+            yield path
+        if not found and empty is not None:
+            empty.append(arg)
 
 
 def _walk(root: Path, root_abs: Path, base_specs, seen) -> Iterator[Path]:

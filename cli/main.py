@@ -1,30 +1,35 @@
 """The ``torchupgrade`` command line (click). No transformation logic lives here."""
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
-from pathlib import Path
 from typing import Optional, Tuple
 
 import click
 
 from torchupgrade.codemods import all_rules, get_rule, migrate, select_rules
 
-from .discovery import discover
+from .discovery import discover, path_problem
+from .interrupts import critical, handle_signals, raise_recursion_limit
 from .render import Reporter, unified_diff, use_color
-from .runner import Options, default_jobs, run, write_atomic
+from .runner import Options, default_jobs, run
+from .writer import ALREADY, WRITTEN, TempCleaner, write_file
 
 EXIT_HELP = """
 \b
 Exit codes:
   0  nothing to do, or everything applied cleanly
   1  `check` found files that would change, or some file could not be processed
-  2  usage error (bad option, unknown rule code, missing path)
+  2  usage error (bad option, unknown rule code, missing path, not a Python file)
+  130  interrupted (Ctrl-C; 143 for SIGTERM): files already written stay written
 """
 
 
-def _codes(values: Tuple[str, ...]) -> Optional[tuple]:
+def _codes(values: Tuple[str, ...], option: str = "--select") -> Optional[tuple]:
     codes = tuple(c.strip() for v in values for c in v.split(",") if c.strip())
+    if values and not codes:
+        raise click.UsageError(f"{option} needs at least one rule code or name (got {', '.join(map(repr, values))})")
     return codes or None
 
 
@@ -38,6 +43,7 @@ def common_options(f):
         click.option("--no-color", is_flag=True, help="Plain output even on a terminal."),
         click.option("--quiet", "-q", is_flag=True, help="Do not print notes (errors and the summary are still printed)."),
         click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True)),
+        click.pass_context,
     ]
     for option in reversed(options):
         f = option(f)
@@ -46,57 +52,96 @@ def common_options(f):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_HELP)
 @click.version_option(package_name="torchupgrade")
-def main():
+@click.option("--no-color", is_flag=True, help="Plain output even on a terminal (for every command).")
+@click.pass_context
+def cli(ctx, no_color):
     """Migrate legacy PyTorch (0.1-0.3 era) code to modern PyTorch.
 
     Preview with `diff`, rewrite with `apply`, guard CI with `check`. PATHS are files or
     directories (walked recursively for *.py, honouring .gitignore); `-` reads standard input.
     """
+    ctx.obj = {"no_color": no_color}
 
 
-def _run(command: str, paths, select, ignore, unsafe, jobs, exclude, no_color, quiet) -> int:
+def _no_color(ctx, no_color: bool) -> bool:
+    return no_color or bool((ctx.find_root().obj or {}).get("no_color"))
+
+
+def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_color, quiet, force=False) -> int:
+    select_codes, ignore_codes = _codes(select, "--select"), _codes(ignore, "--ignore")
     try:
-        select_rules(_codes(select), _codes(ignore))
+        select_rules(select_codes, ignore_codes)
     except ValueError as exc:
-        raise click.UsageError(str(exc))
-    options = Options(select=_codes(select), ignore=_codes(ignore), unsafe=unsafe)
-    reporter = Reporter(no_color=no_color, quiet=quiet)
+        raise click.UsageError(str(exc)) from None
+    options = Options(select=select_codes, ignore=ignore_codes, unsafe=unsafe)
+    reporter = Reporter(no_color=_no_color(ctx, no_color), quiet=quiet)
     if "-" in paths:
         if len(paths) != 1:
             raise click.UsageError("`-` (standard input) cannot be combined with other paths")
         return _run_stdin(command, options, reporter)
-    missing = [p for p in paths if not Path(p).exists()]
-    if missing:
-        raise click.UsageError(f"path does not exist: {missing[0]}")
-    files = list(discover(paths, exclude))
+    for p in paths:
+        problem = path_problem(p)
+        if problem:
+            raise click.UsageError(problem)
+    empty: list = []
+    files = list(discover(paths, exclude, empty))
+    for directory in empty:
+        reporter.warning(f"no Python files found in {directory}")
     would_change = False
     verb = {"diff": "would change", "check": "would change", "apply": "changed"}[command]
-    for result in run(files, options, jobs or default_jobs()):
-        if result.failure:
-            reporter.failure(result.path, result.failure.line, result.failure.message)
-            reporter.record(result, False)
-            continue
-        changed = result.changed
-        if changed:
-            would_change = True
-            if command == "diff":
-                reporter.diff(result)
-            elif command == "check":
-                reporter.line(f"would change: {result.path} ({len(result.edits)} edit{'s' if len(result.edits) != 1 else ''})")
-            elif command == "apply":
-                error = write_atomic(result.path, result.new_source, result.source)
-                if error:
-                    reporter.failure(result.path, 0, error)
-                    reporter.record(result, False, failed=True)
+    cleaner = TempCleaner()
+    results = run(files, options, jobs or default_jobs())
+    try:
+        for result in results:
+            if command == "apply":
+                cleaner.before_write(result.path)
+            if result.failure:
+                reporter.failure(result.path, result.failure.line, result.failure.message)
+                reporter.record(result, False)
+                continue
+            changed = result.changed
+            if changed:
+                would_change = True
+                if command == "diff":
+                    reporter.diff(result)
+                elif command == "check":
+                    reporter.line(f"would change: {result.path} ({len(result.edits)} edit{'s' if len(result.edits) != 1 else ''})")
+                elif command == "apply":
+                    with critical():  # an interrupt waits until the file is written and counted
+                        outcome = write_file(result.path, result.new_source, result.source, force=force)
+                        if outcome.status == WRITTEN:
+                            reporter.notes(result)
+                            reporter.record(result, True)
+                    if outcome.status == ALREADY:
+                        reporter.warning(f"{result.path}: {outcome.message}")
+                        reporter.record(result, False)
+                    elif outcome.status != WRITTEN:
+                        reporter.failure(result.path, 0, outcome.message)
+                        reporter.record(result, False, failed=True)
                     continue
-        reporter.notes(result)
-        reporter.record(result, changed)
+            reporter.notes(result)
+            reporter.record(result, changed)
+    except KeyboardInterrupt as exc:
+        results.close()  # kills the workers
+        reporter.interrupted(getattr(exc, "name", "SIGINT"), command == "apply", len(files))
+        _flush_and_exit(getattr(exc, "exit_code", 130))
+    if cleaner.removed:
+        reporter.warning(f"removed {cleaner.removed} stale temporary file{'s' if cleaner.removed != 1 else ''} of an interrupted run")
     reporter.summary(verb)
     if reporter.failures:
         return 1
     if command == "check" and would_change:
         return 1
     return 0
+
+
+def _flush_and_exit(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)  # do not wait for anything else (the workers are already gone)
 
 
 def _run_stdin(command: str, options: Options, reporter: Reporter) -> int:
@@ -119,33 +164,39 @@ def _run_stdin(command: str, options: Options, reporter: Reporter) -> int:
     return 0
 
 
-@main.command(epilog=EXIT_HELP)
+@cli.command(epilog=EXIT_HELP)
 @common_options
-def diff(**kw):
-    """Show the migration as a unified diff; write nothing."""
-    sys.exit(_run("diff", **kw))
+def diff(ctx, **kw):
+    """Show the migration as a unified diff; write nothing.
+
+    The diff is a patch in the files' own bytes: `torchupgrade diff src | git apply -p0` (or
+    `patch -p0`), run in the same directory, writes what `apply` would.
+    """
+    sys.exit(_run("diff", ctx, **kw))
 
 
-@main.command(epilog=EXIT_HELP)
+@cli.command(epilog=EXIT_HELP)
 @common_options
-def apply(**kw):
+@click.option("--force", is_flag=True, help="Also rewrite read-only files (keeping their mode).")
+def apply(ctx, **kw):
     """Rewrite files in place (atomically). With `-`, write the migrated source to stdout."""
-    sys.exit(_run("apply", **kw))
+    sys.exit(_run("apply", ctx, **kw))
 
 
-@main.command(epilog=EXIT_HELP)
+@cli.command(epilog=EXIT_HELP)
 @common_options
-def check(**kw):
+def check(ctx, **kw):
     """Exit 1 if any file would change (for CI); write nothing."""
-    sys.exit(_run("check", **kw))
+    sys.exit(_run("check", ctx, **kw))
 
 
-@main.command()
+@cli.command()
 @click.option("--no-color", is_flag=True, help="Plain output even on a terminal.")
-def rules(no_color):
+@click.pass_context
+def rules(ctx, no_color):
     """List the rules: code, name, fix class, summary."""
     rows = [(r.code, r.name, r.label(), r.summary) for r in all_rules()]
-    if not use_color(sys.stdout, no_color):
+    if not use_color(sys.stdout, _no_color(ctx, no_color)):
         width = max(len(r[1]) for r in rows)
         for code, name, safety, summary in rows:
             click.echo(f"{code}  {name:<{width}}  {safety:<17}  {summary}")
@@ -161,16 +212,28 @@ def rules(no_color):
     Console().print(table)
 
 
-@main.command()
+@cli.command()
 @click.argument("code")
 @click.option("--no-color", is_flag=True, help="Plain output even on a terminal.")
-def explain(code, no_color):
-    """Show a rule's documentation and its before/after examples."""
+@click.pass_context
+def explain(ctx, code, no_color):
+    """Show a rule's documentation and its before/after examples (CODE: a code, a name, or a
+    prefix such as TU03, which lists the rules it selects)."""
     try:
         rule = get_rule(code)
     except KeyError:
-        raise click.UsageError(f"unknown rule: {code} (see `torchupgrade rules`)")
-    color = use_color(sys.stdout, no_color)
+        try:
+            matching = select_rules([code])
+        except ValueError:
+            raise click.UsageError(f"unknown rule: {code} (see `torchupgrade rules`)") from None
+        if len(matching) != 1:
+            click.echo(f"{code} matches {len(matching)} rules (`--select {code}` runs them all); explain one of them:")
+            width = max(len(r.name) for r in matching)
+            for r in matching:
+                click.echo(f"  {r.code}  {r.name:<{width}}  {r.label():<17}  {r.summary}")
+            return
+        rule = matching[0]
+    color = use_color(sys.stdout, _no_color(ctx, no_color))
     header = f"{rule.code} {rule.name} ({rule.label()})\n\n{rule.summary}\n"
     body = textwrap.dedent(rule.description).strip() + "\n"
     parts = [header, body, "Examples\n"]
@@ -195,6 +258,37 @@ def explain(code, no_color):
         console.print("\n".join(parts[2:]), highlight=False, markup=False)
     else:
         click.echo(text)
+
+
+def _safe_streams() -> None:
+    """Never crash on output the terminal's encoding cannot show (e.g. an ASCII-only stdout)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
+def main(argv=None) -> None:
+    """The console entry point."""
+    _safe_streams()
+    raise_recursion_limit()
+    handle_signals()
+    try:
+        cli.main(args=argv, prog_name="torchupgrade")
+    except KeyboardInterrupt as exc:  # before or after the files were processed
+        sys.stderr.write(f"interrupted by {getattr(exc, 'name', 'SIGINT')}\n")
+        _flush_and_exit(getattr(exc, "exit_code", 130))
+    except BrokenPipeError:
+        # the reader went away (`torchupgrade diff . | head`): stop quietly, like other filters
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        _flush_and_exit(141)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 from torchupgrade.codemods import Failure, Result, migrate
+from torchupgrade.codemods.project import ProjectIndex, files_to_index
+
+from .interrupts import raise_recursion_limit, worker_init
 
 
 @dataclass(frozen=True)
@@ -17,15 +19,34 @@ class Options:
     select: Optional[tuple] = None
     ignore: Optional[tuple] = None
     unsafe: bool = False
+    project: bool = True  # analyse the files together (the project index)
+
+
+# the project index of the run, set in each worker once (not sent with every file)
+_PROJECT: Optional[ProjectIndex] = None
+
+
+def build_project(paths: Sequence[Path]) -> ProjectIndex:
+    """The project index over the files of a run and the modules they work with (their package,
+    or the sibling modules a script imports)."""
+    return ProjectIndex.build(files_to_index([str(p) for p in paths]))
+
+
+def _worker_init(parent_pid: int, project: Optional[ProjectIndex]) -> None:
+    global _PROJECT
+    _PROJECT = project
+    worker_init(parent_pid)
 
 
 def process_file(path: str, options: Options) -> Result:
     """Read one file and migrate it (runs in a worker process)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device named *.py would block or never end
+            return Result(path=path, source=b"", new_source=b"", failure=Failure("io", 0, "not a regular file; skipped"))
         data = Path(path).read_bytes()
     except OSError as exc:
         return Result(path=path, source=b"", new_source=b"", failure=Failure("io", 0, f"cannot read: {exc.strerror or exc}"))
-    result = migrate(data, path=path, select=options.select, ignore=options.ignore, unsafe=options.unsafe)
+    result = migrate(data, path=path, select=options.select, ignore=options.ignore, unsafe=options.unsafe, project=_PROJECT)
     return result
 
 
@@ -34,48 +55,50 @@ def _process(args):
 
 
 def run(paths: Sequence[Path], options: Options, jobs: int) -> Iterator[Result]:
-    """Yield one Result per path, in order. Uses ``jobs`` worker processes when it pays off."""
+    """Yield one Result per path, in order. Uses ``jobs`` worker processes when it pays off.
+
+    Workers ignore Ctrl-C and exit when this process dies; when the consumer stops early (an
+    interrupt, an error), closing this generator kills them at once instead of waiting for the
+    work already queued."""
+    global _PROJECT
     work = [(str(p), options) for p in paths]
+    project = build_project(paths) if options.project and work else None
     if jobs <= 1 or len(work) < 4:
-        for item in work:
-            yield _process(item)
+        raise_recursion_limit()
+        _PROJECT = project
+        try:
+            for item in work:
+                yield _process(item)
+        finally:
+            _PROJECT = None
         return
     chunk = max(1, min(16, len(work) // (jobs * 4)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_process, work, chunksize=chunk)
-
-
-def write_atomic(path: str, data: bytes, expected_old: bytes) -> Optional[str]:
-    """Replace ``path`` with ``data`` atomically, keeping its mode (and owner when possible).
-
-    Returns an error message instead of writing when the file changed since it was read."""
-    target = os.path.realpath(path)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(), project))
     try:
-        with open(target, "rb") as fh:
-            if fh.read() != expected_old:
-                return "file changed while it was being processed; not written"
-        st = os.stat(target)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target) or ".", prefix=".torchupgrade-", suffix=".tmp")
+        yield from pool.map(_process, work, chunksize=chunk)
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown()
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers now (queued and running work is abandoned)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, stat.S_IMODE(st.st_mode))
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except (PermissionError, AttributeError, OSError):
-                pass
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    except OSError as exc:
-        return f"cannot write: {exc.strerror or exc}"
-    return None
+            process.terminate()
+        except (OSError, ValueError, AttributeError):
+            pass
+    for process in processes:
+        try:
+            process.join(2)
+            if process.is_alive():
+                process.kill()
+                process.join(1)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
 
 
 def default_jobs() -> int:

@@ -27,9 +27,10 @@ import libcst as cst
 from .cstutil import node_positions, prune_block
 from .imports import ImportTable, add_module_imports, remove_imported_names
 from .model import Failure, Result, Source, Suppression
-from .semantic.model import SCOPE_NODES, SemanticModel
 from .rule import FileContext, LegacyTreeRule, Rule, Stage, TreeRule, skippable_statements, with_statement_skipping
-from .source import decode, parse_python
+from .semantic.model import SCOPE_NODES, SemanticModel
+from .source import decode, deepest_line, parse_python
+from .splice import finish
 
 RuleType = Type[Rule]
 
@@ -179,7 +180,7 @@ def migrate(
     try:
         new_text, ctx = _migrate_text(text, path, active, unsafe, result, project)
     except RecursionError:
-        result.failure = Failure("internal", 0, "file too deeply nested to process")
+        result.failure = Failure("internal", deepest_line(text), "file too deeply nested to process (the deepest nesting is on this line)")
         return result
     except Exception as exc:  # a bug in a rule must not stop the run or damage the file
         result.failure = Failure("internal", 0, f"internal error: {type(exc).__name__}: {exc}")
@@ -188,17 +189,7 @@ def migrate(
         return result
     result.edits = sorted(ctx.edits, key=lambda e: (e.line, e.column))
     result.notes = sorted(ctx.notes, key=lambda n: (n.line, n.column))
-    if new_text == text or not result.edits:
-        return result
-    if encoding is None:
-        result.new_source = new_text
-    else:
-        try:
-            result.new_source = new_text.encode(encoding)
-        except UnicodeEncodeError as exc:
-            result.failure = Failure("internal", 0, f"internal error: output not encodable as {encoding}: {exc}")
-            result.new_source = source
-    return result
+    return finish(result, text, new_text, encoding, ctx)  # no edit: the input itself; else its bytes outside the edits
 
 
 def _passes(rules: Sequence[RuleType]) -> List[List[RuleType]]:
@@ -248,10 +239,14 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
     new_text = module.code
     if new_text == text:
         return text, ctx
-    if ctx.pending_imports:
-        module = add_module_imports(module, ctx.pending_imports)
-        new_text = module.code
     new_tree, failure = parse_python(new_text, path)
+    if failure is None and ctx.pending_imports:
+        used = _names_used(new_tree)
+        wanted = [m for m in ctx.pending_imports if m.split(".")[0] in used]
+        if wanted:
+            module = add_module_imports(module, wanted)
+            new_text = module.code
+            new_tree, failure = parse_python(new_text, path)
     if failure is None and ctx.cleanup:
         used = _names_used(new_tree)
         unused = {local: q for local, q in ctx.cleanup.items() if local not in used}
@@ -341,9 +336,11 @@ class _Batch(cst.CSTTransformer):
             if stopped[i] is None and hook(node) is False:  # type: ignore[operator]
                 stopped[i] = node
                 self.leave_on_stop[i] = True
+        self.ctx.parents.append(node)
         return True
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
+        self.ctx.parents.pop()
         stopped = self.stopped
         cls = type(original_node)
         for i, hook in self._hooks(self._leaves, "leave_", cls):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
@@ -53,6 +54,7 @@ class ClassSummary:
     attrs: Dict[str, Kind] = field(default_factory=dict)
     methods: Dict[str, Kind] = field(default_factory=dict)
     old_style_function: bool = False
+    init_params: List[str] = field(default_factory=list)  # ``__init__``'s parameters after self
 
 
 @dataclass
@@ -99,6 +101,7 @@ class ProjectIndex:
         self.escaping: Set[Tuple[str, str]] = set()  # functions referenced other than by a call
         self.stats: Dict[str, float] = {}
         self.recording = False  # while call sites are recorded, parameters are not yet known
+        self.summarised: Set[str] = set()
         # files given to ``build`` and left out (unreadable, unparsable, a second module of one name)
         self.left_out: List[str] = []
 
@@ -256,6 +259,8 @@ class ProjectIndex:
             path, source = (item, None) if isinstance(item, str) else item
             try:
                 if source is None:
+                    if not stat.S_ISREG(os.stat(path).st_mode):
+                        continue  # a FIFO or device named *.py would block
                     with open(path, "rb") as fh:
                         source = fh.read()
                 text = source
@@ -264,7 +269,7 @@ class ProjectIndex:
                     if failure or text is None:
                         index.left_out.append(os.path.abspath(path))
                         continue
-                tree = ast.parse(text)
+                tree = _parse(text, path)
             except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
                 index.left_out.append(os.path.abspath(path))
                 continue
@@ -280,14 +285,31 @@ class ProjectIndex:
         t1 = time.perf_counter()
         for name in sorted(parsed):
             _summarise_imports(index, *parsed[name])
+        # parameters are not known from call sites while modules are summarised (their call
+        # sites are recorded in the same pass): the results do not depend on the order
+        index.recording = True
         for name in _import_order(index, parsed):
             _summarise(index, *parsed[name])
-        index.recording = True
-        for name in sorted(parsed):
-            _record_calls(index, *parsed[name])
         index.recording = False
         index.stats = {"files": len(parsed), "parse_s": t1 - t0, "total_s": time.perf_counter() - t0}
         return index
+
+
+def _parse(text: str, path: str) -> ast.Module:
+    """``ast.parse``, after the text repairs the engine makes first (``async=`` -> ``non_blocking=``)."""
+    try:
+        return ast.parse(text)
+    except SyntaxError:
+        if "async" not in text:
+            raise
+        from .rule import FileContext
+        from .rules.async_kwarg import AsyncNonBlocking
+
+        repair = AsyncNonBlocking(FileContext(path, text, None, None, False))
+        repaired = repair.transform(text)
+        if repair.failure or repaired == text:
+            raise
+        return ast.parse(repaired)
 
 
 # -- summarising one module ---------------------------------------------------------------------------
@@ -408,15 +430,19 @@ def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) ->
             for mname, mscope in info.methods.items():
                 cls.methods[mname] = _globalise(inf.return_facts.get(id(mscope), UNKNOWN), summary.name)
             cls.old_style_function = analysis.is_old_style_function(stmt)
+            init = info.methods.get("__init__")
+            if init is not None and init.self_name:
+                cls.init_params = list(init.params[1:])
             summary.classes[stmt.name] = cls
+    index.summarised.add(summary.name)
+    _record_calls(index, summary, analysis)
 
 
-def _record_calls(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+def _record_calls(index: ProjectIndex, summary: ModuleSummary, analysis) -> None:
     """Join the argument kinds of every call of a project function (positional arguments)."""
-    from .semantic.model import FileAnalysis
     from .semantic.scopes import dotted
 
-    analysis = FileAnalysis(tree, ImportTable(tree, summary.name, index, summary.package), index, summary.name)
+    tree = analysis.tree
     inf, scopes = analysis.inference, analysis.scopes
     called: Set[int] = set()
     for scope in [scopes.root, *scopes.ordered]:
@@ -442,21 +468,34 @@ def _record_calls(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary)
     # a function used as a value (a callback, stored, exported through __all__) has callers the
     # index cannot see
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load) and id(node) not in called:
+        if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load):
             d = dotted(node)
             if d is None:
                 continue
             q = analysis.resolver.qualified(d)
-            if q is None and isinstance(node, ast.Name) and node.id in summary.functions:
+            if q is None and isinstance(node, ast.Name) and (node.id in summary.functions or node.id in summary.classes):
                 q = f"{summary.name}.{node.id}"
             if q:
                 found = index.split(q)
-                if found is not None and found[1] in found[0].functions:
-                    index.escaping.add((found[0].name, found[1]))
+                if found is None:
+                    continue
+                target = f"{found[1]}.__init__" if found[1] in found[0].classes else found[1]
+                if found[0].name not in index.summarised:
+                    # a module not summarised yet (an import cycle): its functions' call sites
+                    # cannot all be seen in order, so nothing is inferred from them
+                    index.escaping.add((found[0].name, target))
+                elif (found[1] in found[0].functions or found[1] in found[0].classes) and id(node) not in called:
+                    index.escaping.add((found[0].name, target))
 
 
 def _callee(analysis, inf, call: ast.Call, scope, summary: ModuleSummary):
     k = inf.kind(call.func, scope)
+    if isinstance(k, ClassRef):
+        module = k.ref.module or summary.name
+        owner = analysis.project.modules.get(module)
+        cls = owner.classes.get(k.ref.qualname) if owner else None
+        if cls is not None and "." not in k.ref.qualname:
+            return (module, f"{k.ref.qualname}.__init__"), FunctionSummary(cls.init_params)
     if isinstance(k, FunctionRef):
         module = k.ref.module or summary.name
         if "." in k.ref.qualname:
@@ -514,3 +553,43 @@ def project_files(paths: Sequence[str]) -> List[str]:
 
 
 __all__ = ["ProjectIndex", "ModuleSummary", "FunctionSummary", "ClassSummary", "module_name_for", "project_files", "absolute_module", "TorchRef", "Tensor"]
+
+
+def files_to_index(files: Sequence[str]) -> List[str]:
+    """The files a run should index so that each migrated file is understood with the modules it
+    works with: the files themselves; for a file inside a package, every module of its top-level
+    package; for a script, the sibling modules it imports (``import utils`` next to it)."""
+    seen: Dict[str, None] = {}
+    for f in files:
+        seen[os.path.abspath(f)] = None
+    for f in list(seen):
+        folder = os.path.dirname(f)
+        name, package, root = module_name_for(f)
+        if "." in name or package:
+            top = os.path.join(root, name.split(".")[0])
+            for p in project_files([top]):
+                seen.setdefault(os.path.abspath(p), None)
+            continue
+        try:
+            if not stat.S_ISREG(os.stat(f).st_mode):
+                continue
+            with open(f, "rb") as fh:
+                text, _, failure = decode(fh.read())
+            tree = ast.parse(text or "")
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in ast.walk(tree):
+            names: List[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module.split(".")[0]]
+            for n in names:
+                module_file = os.path.join(folder, n + ".py")
+                package_dir = os.path.join(folder, n)
+                if os.path.isfile(module_file):
+                    seen.setdefault(os.path.abspath(module_file), None)
+                elif os.path.isfile(os.path.join(package_dir, "__init__.py")):
+                    for p in project_files([package_dir]):
+                        seen.setdefault(os.path.abspath(p), None)
+    return list(seen)

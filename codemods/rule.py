@@ -81,6 +81,9 @@ class FileContext:
         # indices (into the semantic model's ordered scopes) of the scopes the batched traversal
         # is in, innermost last
         self.scope_path: List[int] = []
+        # the original ancestors of the node whose hooks run (innermost last), during the
+        # batched traversal
+        self.parents: List[cst.CSTNode] = []
 
     # -- reports ---------------------------------------------------------------------------------
     def report(self, kind: str, code: str, where: Where, message: str, key: str = "", fix_class: Optional[FixClass] = None) -> None:
@@ -121,9 +124,14 @@ class FileContext:
             self._analyses[cls] = cls(self)
         return self._analyses[cls]
 
-    # kept for rules written before the semantic model: ``ctx.shared(TensorInference)``
-    def analysis(self, cls: type) -> Any:
-        return self.shared(cls)
+    @property
+    def analysis(self) -> SemanticModel:
+        """The file's semantic model (scopes, bindings, kinds; see ``semantic.model``), built on
+        first use."""
+        model = self._analyses.get(SemanticModel)
+        if model is None:
+            model = self._analyses[SemanticModel] = SemanticModel(self)
+        return model
 
     def module_name(self, module: str = "torch") -> Optional[str]:
         """The local name to use for ``module`` (``torch`` or an alias such as ``th``).
@@ -259,6 +267,12 @@ class TreeRule(Rule):
 
     ``remove(stmt)`` deletes a statement (its comments move to the next one; an emptied block gets
     ``pass``). Return its result from the statement's leave hook."""
+
+    @property
+    def parent(self) -> Optional[cst.CSTNode]:
+        """The original parent of the node whose hook runs."""
+        parents = self.ctx.parents
+        return parents[-1] if parents else None
 
     def remove(self, stmt: cst.CSTNode) -> cst.CSTNode:
         self.ctx.removed[id(stmt)] = stmt

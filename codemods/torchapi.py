@@ -215,7 +215,7 @@ VALUE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim l
 TENSOR_ONLY_METHODS = frozenset(
     (
         "size contiguous unsqueeze masked_fill masked_fill_ type_as expand_as view_as "
-        "index_select detach backward new dim numel permute bmm mm "
+        "index_select detach backward new dim numel permute bmm mm mv "
         "narrow expand unbind requires_grad_ zero_ normal_ uniform_ fill_ index_fill_ masked_scatter_ "
         "nelement"
     ).split()
@@ -233,3 +233,68 @@ CONSTRUCTOR_DTYPES = {
     )},
     "torch.Tensor": "float",
 }
+
+# -- legacy tensor types, checkpoints, removed modules (TU040-TU046; verified against 2.13) ------
+
+# Legacy typed constructors and type objects -> (dtype spelling, device or None). ``torch.Tensor``
+# has the default dtype (None here): its modern forms leave the dtype to the default.
+_TYPE_DTYPES = {
+    "Float": "float32", "Double": "float64", "Half": "float16", "BFloat16": "bfloat16",
+    "Byte": "uint8", "Char": "int8", "Short": "int16", "Int": "int32", "Long": "int64", "Bool": "bool",
+}
+LEGACY_TYPES = {
+    **{f"torch.{t}Tensor": (d, None) for t, d in _TYPE_DTYPES.items()},
+    **{f"torch.cuda.{t}Tensor": (d, "cuda") for t, d in _TYPE_DTYPES.items()},
+}
+DEFAULT_TENSOR_TYPE = "torch.Tensor"
+FLOAT_DTYPES = frozenset({"float32", "float64", "float16", "bfloat16"})
+# the conversion method spelling each dtype has on tensors (``x.float()``)
+DTYPE_METHODS = {
+    "float32": "float", "float64": "double", "float16": "half", "bfloat16": "bfloat16",
+    "uint8": "byte", "int8": "char", "int16": "short", "int32": "int", "int64": "long", "bool": "bool",
+}
+# Calls that change the default device or tensor type for the whole program (then torch.empty &c.
+# no longer create what a CPU type like torch.FloatTensor creates).
+DEFAULT_DEVICE_SETTERS = ("set_default_tensor_type", "set_default_device")
+# Fused "allocate then fill" forms of a legacy constructor: method -> modern factory, for calls
+# without arguments (exactly what the factories do in ATen: randn is empty().normal_(), rand is
+# empty().uniform_(), zeros is empty().zero_(); verified bitwise on the CPU, every float dtype).
+FUSED_FILLS = {"zero_": "zeros", "normal_": "randn", "uniform_": "rand"}
+
+TORCH_RANGE = "torch.range"
+TORCH_LOAD = "torch.load"
+GRID_SAMPLE_ALIGN = {  # function -> position of align_corners among its positional parameters
+    "torch.nn.functional.grid_sample": 4,  # (input, grid, mode, padding_mode, align_corners)
+    "torch.nn.functional.affine_grid": 2,  # (theta, size, align_corners)
+}
+
+# torch._six (removed in torch 2.0): name -> (replacement source, module the replacement needs)
+SIX_NAMES = {
+    "string_classes": ("(str, bytes)", None),
+    "int_classes": ("int", None),
+    "inf": ("math.inf", "math"),
+    "nan": ("math.nan", "math"),
+    "container_abcs": ("collections.abc", "collections.abc"),
+    "PY3": ("True", None),
+    "PY2": ("False", None),
+}
+# modules removed without a replacement: qualified prefix -> what to do by hand
+REMOVED_MODULES = {
+    "torch.utils.serialization": "torch.utils.serialization (load_lua) was removed in torch 1.0: convert the Lua Torch .t7 file once with an old PyTorch (<= 0.4.1) or the `torchfile` package, and save it with torch.save",
+    "torch.utils.ffi": "torch.utils.ffi was removed in torch 1.0: rebuild the C extension with torch.utils.cpp_extension (CppExtension / load()) and call it through its pybind11 module",
+    "torch.legacy": "torch.legacy (the Lua-Torch style nn) was removed in torch 1.0: use the torch.nn equivalent (e.g. legacy.nn.SpatialCrossMapLRN -> nn.LocalResponseNorm, Sequential().add(m) -> nn.Sequential(m)) by hand",
+}
+
+AUTOGRAD_FUNCTION = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
+# attributes an old-style Function instance got from autograd; the same names exist on ``ctx``
+FUNCTION_CTX_ATTRS = frozenset(
+    "save_for_backward saved_tensors saved_variables needs_input_grad mark_dirty "
+    "mark_non_differentiable mark_shared_storage set_materialize_grads".split()
+)
+
+OPTIMIZERS = frozenset(
+    "torch.optim." + n
+    for n in "SGD Adam AdamW Adagrad Adadelta Adamax ASGD LBFGS RMSprop Rprop SparseAdam NAdam RAdam".split()
+)
+NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"})
+SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})

@@ -10,8 +10,11 @@
 4. checks that every output that parsed before still parses, that files repaired by TU030 now
    parse, and that a second run over the outputs changes nothing;
 5. prints: files, changed, unchanged, failed (grouped by reason, then one line per file), edits
-   and notes per rule, time, and how many legacy idioms remain per kind (regex counts, before ->
-   after; regexes are approximate and count comments and docstrings too).
+   and notes per rule, edits per fix class (exact / restoring / unproven; only when the engine's
+   edits carry a `fix_class`), notes grouped by reason (the message with backticked code and line
+   numbers blanked, top 30), time, and how many legacy idioms remain per kind, before -> after:
+   once as regex counts over the whole text (approximate: comments and docstrings count too) and
+   once over code tokens only (COMMENT and STRING tokens blanked out before the same regexes).
 
 Exit status 1 if any file made the engine crash, lost parseability, or was not idempotent.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
+import io
 import multiprocessing
 import os
 import re
@@ -28,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tokenize
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -52,12 +57,53 @@ IDIOMS = [
     ("removed linalg", r"\b(?:gels|potrf|potrs|potri|gesv|trtrs|btrifact|btrisolve|btriunpack|symeig)\("),
     ("retain_variables=/device_id=", r"[(,]\s*(?:retain_variables|device_id)\s*=(?!=)"),
     ("saved_variables", r"\.saved_variables\b"),
+    ("torch.XTensor(...) constructors", r"\btorch\.(?:cuda\.)?(?:Float|Double|Half|Byte|Char|Short|Int|Long)?Tensor\("),
+    (".type(torch.XTensor)", r"\.type\(\s*['\"]?torch\.(?:cuda\.)?\w+Tensor"),
+    ("torch.range(", r"\btorch\.range\("),
+    ("torch._six / _backend.", r"\btorch\._six\b|\._backend\.\w+\.apply\("),
+    ("old-style Function (self.save_for_backward)", r"\bself\.save_for_backward\("),
 ]
 _COMPILED = [(name, re.compile(rx)) for name, rx in IDIOMS]
 
 
 def count_idioms(text: str) -> collections.Counter:
     return collections.Counter({name: len(rx.findall(text)) for name, rx in _COMPILED})
+
+
+def code_text(text: str):
+    """text with every COMMENT and STRING token replaced by spaces (newlines kept), or None if
+    it does not tokenize (e.g. inconsistent indentation)."""
+    lines = list(io.StringIO(text))
+    try:
+        toks = list(tokenize.generate_tokens(iter(lines).__next__))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    offsets = [0]
+    for ln in lines:
+        offsets.append(offsets[-1] + len(ln))
+    chars = list(text)
+    for t in toks:
+        if t.type in (tokenize.COMMENT, tokenize.STRING):
+            for i in range(offsets[t.start[0] - 1] + t.start[1], offsets[t.end[0] - 1] + t.end[1]):
+                if chars[i] not in "\r\n":
+                    chars[i] = " "
+    return "".join(chars)
+
+
+def count_code_idioms(text: str):
+    """(counts over code tokens, tokenized?): falls back to the whole text when it does not tokenize."""
+    code = code_text(text)
+    return count_idioms(text if code is None else code), code is not None
+
+
+def note_reason(rule: str, message: str) -> str:
+    """A note's message with what is specific to one place blanked: backticked code, quoted names,
+    line numbers; so that notes group by reason."""
+    msg = re.sub(r"`[^`]*`", "`…`", message)
+    msg = re.sub(r"'[^'\s]*'", "'…'", msg)
+    msg = re.sub(r"\bline \d+", "line N", msg)
+    msg = re.sub(r"\s+", " ", msg).strip()
+    return f"{rule} {msg[:140]}"
 
 
 def parses(data: bytes) -> bool:
@@ -68,22 +114,57 @@ def parses(data: bytes) -> bool:
         return False
 
 
+# unit (package folder under src/) -> ProjectIndex, set in each worker by _init
+INDEXES: dict = {}
+
+
+def build_indexes(work: Path, files) -> dict:
+    """One project index per package of the corpus (module names only make sense inside one)."""
+    from torchupgrade.codemods.project import ProjectIndex
+
+    units: dict = {}
+    for f in files:
+        units.setdefault(Path(f).relative_to(work).parts[0], []).append(f)
+    return {unit: ProjectIndex.build(paths) for unit, paths in units.items()}
+
+
+def _init(indexes) -> None:
+    INDEXES.clear()
+    INDEXES.update(indexes)
+
+
+def _project(path: str, root: str):
+    return INDEXES.get(Path(path).relative_to(root).parts[0])
+
+
+def second_run(args):
+    """Migrate a migrated file again (indexes rebuilt from the migrated tree): must change nothing."""
+    path, root, options = args
+    from torchupgrade.codemods import migrate
+
+    again = migrate(Path(path).read_bytes(), path=path, unsafe=options["unsafe"], select=options["select"], project=_project(path, root))
+    return not again.changed
+
+
 def process(args):
     path, root, options = args
     from torchupgrade.codemods import migrate
 
     data = Path(path).read_bytes()
     rel = os.path.relpath(path, root)
-    out = {"path": rel, "failure": None, "edits": collections.Counter(), "notes": collections.Counter()}
+    out = {"path": rel, "failure": None, "edits": collections.Counter(), "notes": collections.Counter(),
+           "fix_classes": collections.Counter(), "note_reasons": collections.Counter()}
     text = data.decode("utf-8", "replace")
     out["before"] = count_idioms(text)
+    out["before_code"], out["tokenized_before"] = count_code_idioms(text)
     out["parsed_before"] = parses(data)
     t0 = time.perf_counter()
     try:
-        result = migrate(data, path=rel, unsafe=options["unsafe"], select=options["select"])
+        result = migrate(data, path=path, unsafe=options["unsafe"], select=options["select"], project=_project(path, root))
     except Exception as exc:  # the engine promises never to raise; report if it does
         out["crash"] = f"{type(exc).__name__}: {exc}"
         out["after"] = out["before"]
+        out["after_code"], out["tokenized_after"] = out["before_code"], out["tokenized_before"]
         out["time"] = time.perf_counter() - t0
         return out
     out["time"] = time.perf_counter() - t0
@@ -94,15 +175,17 @@ def process(args):
         out["failure"] = (f.kind, f.line, f.message)
     for e in result.edits:
         out["edits"][e.rule] += 1
+        out["fix_classes"][(e.rule, getattr(e, "fix_class", None))] += 1
     for n in result.notes:
         out["notes"][n.rule] += 1
+        out["note_reasons"][note_reason(n.rule, n.message)] += 1
     new = result.new_source if result.changed else data
     if result.changed:
         Path(path).write_bytes(new)
-    out["after"] = count_idioms(new.decode("utf-8", "replace"))
+    new_text = new.decode("utf-8", "replace")
+    out["after"] = count_idioms(new_text)
+    out["after_code"], out["tokenized_after"] = count_code_idioms(new_text)
     out["parsed_after"] = parses(new)
-    again = migrate(new, path=rel, unsafe=options["unsafe"], select=options["select"])
-    out["idempotent"] = not again.changed
     return out
 
 
@@ -128,9 +211,14 @@ def main(argv=None) -> int:
     lines = sum(Path(f).read_bytes().count(b"\n") for f in files)
     options = {"unsafe": opts.unsafe, "select": opts.select}
     t0 = time.perf_counter()
-    with multiprocessing.Pool(opts.jobs) as pool:
+    indexes = build_indexes(work, files)
+    index_time = time.perf_counter() - t0
+    with multiprocessing.Pool(opts.jobs, initializer=_init, initargs=(indexes,)) as pool:
         results = pool.map(process, [(f, str(work), options) for f in files], chunksize=4)
     wall = time.perf_counter() - t0
+    with multiprocessing.Pool(opts.jobs, initializer=_init, initargs=(build_indexes(work, files),)) as pool:
+        for r, ok in zip(results, pool.map(second_run, [(f, str(work), options) for f in files], chunksize=4)):
+            r["idempotent"] = ok
 
     crashed = [r for r in results if r["crash"]]
     failed = [r for r in results if r["failure"]]
@@ -148,6 +236,7 @@ def main(argv=None) -> int:
     print(f"  parsed before, not after: {len(lost)}   repaired (did not parse, now parses): {len(repaired)}")
     print(f"  second run changes {len(not_idem)} files")
     cpu = sum(r["time"] for r in results)
+    print(f"  project index      {index_time:.1f}s ({len(indexes)} packages)")
     print(f"  time               {wall:.1f}s wall, {cpu:.1f}s CPU in migrate() ({opts.jobs} jobs, {1000 * cpu / max(1, len(files)):.1f} ms/file)")
 
     if failed:
@@ -176,11 +265,41 @@ def main(argv=None) -> int:
         print(f"  {code} {names.get(code, '?'):22s} {edits[code]:5d}  {notes[code]:5d}  {nfiles:5d}")
     print(f"  {'total':28s} {sum(edits.values()):5d}  {sum(notes.values()):5d}")
 
+    fix_classes = sum((r["fix_classes"] for r in results), collections.Counter())
+    if any(fc is not None for _, fc in fix_classes):
+        classes = ["exact", "restoring", "unproven"]
+        classes += sorted({fc for _, fc in fix_classes if fc is not None and fc not in classes})
+        print("\nedits per fix class:         " + "".join(f"{c:>10s}" for c in classes) + f"{'(none)':>10s}")
+        for code in sorted({rule for rule, _ in fix_classes}):
+            print(f"  {code} {names.get(code, '?'):22s} " + "".join(f"{fix_classes[(code, c)]:10d}" for c in classes)
+                  + f"{fix_classes[(code, None)]:10d}")
+        totals = collections.Counter()
+        for (_, fc), n in fix_classes.items():
+            totals[fc] += n
+        print(f"  {'total':28s} " + "".join(f"{totals[c]:10d}" for c in classes) + f"{totals[None]:10d}")
+        for c in classes:
+            nfiles = sum(1 for r in results if any(fc == c for _, fc in r["fix_classes"]))
+            print(f"  {c}: {totals[c]} edits in {nfiles} files")
+
+    note_reasons = sum((r["note_reasons"] for r in results), collections.Counter())
+    if note_reasons:
+        top = f"top 30 of {len(note_reasons)} reasons" if len(note_reasons) > 30 else f"{len(note_reasons)} reasons"
+        print(f"\nnotes by reason ({top}; backticked code, quoted names and line numbers blanked):")
+        for reason, n in sorted(note_reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:30]:
+            print(f"  {n:5d}  {reason}")
+
     before = sum((r["before"] for r in results), collections.Counter())
     after = sum((r["after"] for r in results), collections.Counter())
     print("\nlegacy idioms remaining (regex counts, comments included): before -> after")
     for name, _ in IDIOMS:
         print(f"  {name:30s} {before[name]:5d} -> {after[name]:5d}")
+    before_code = sum((r["before_code"] for r in results), collections.Counter())
+    after_code = sum((r["after_code"] for r in results), collections.Counter())
+    untok = sum(1 for r in results if not r["tokenized_before"] or not r["tokenized_after"])
+    print("\nlegacy idioms remaining in code tokens (comments and strings excluded): before -> after"
+          + (f"\n  ({untok} files do not tokenize and are counted as whole text)" if untok else ""))
+    for name, _ in IDIOMS:
+        print(f"  {name:30s} {before_code[name]:5d} -> {after_code[name]:5d}")
     if opts.files:
         print("\nchanged files:")
         for r in sorted(changed, key=lambda r: r["path"]):

@@ -128,7 +128,7 @@ def main(argv=None) -> int:
             got = collections.Counter(k for k, _, _ in now) - old
             new_regions.update(got)
             if got:
-                for kind, line, node in now:
+                for _kind, line, node in now:
                     bad = training_calls(node)
                     if bad:
                         problems.append(f"{rel}:{line}: region holds a training call on line(s) {bad}")

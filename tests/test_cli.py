@@ -115,10 +115,10 @@ def test_select_ignore_unsafe(tmp_path):
     src = "from torch.autograd import Variable\nif type(h) == Variable:\n    h = Variable(h.data)\n"
     f = tmp_path / "a.py"
     f.write_text(src)
-    r = tu("diff", "--select", "TU002", f)
-    assert r.stdout == b"" and b"TU002 note: unproven fix not applied" in r.stderr
-    r = tu("diff", "--select", "TU002", "--unsafe", f)
+    r = tu("diff", "--select", "TU002", f)  # a restoring fix: applied by default
     assert b"+if isinstance(h, torch.Tensor):" in r.stdout and b"Variable(h.data)" in r.stdout
+    r = tu("diff", "--select", "TU036", f)
+    assert r.stdout == b""
     r = tu("diff", "--ignore", "TU002,TU01,TU02", "-q", f)
     assert b"+    h = h.data" in r.stdout and b" note: " not in r.stderr
 
@@ -135,8 +135,9 @@ def test_discovery_gitignore_hidden_venv_exclude(tmp_path):
     r = tu("check", "--exclude", "skip_*.py", tmp_path)
     changed = sorted(line.split()[2] for line in r.stdout.decode().splitlines())
     assert changed == [f"{tmp_path}/a.py", f"{tmp_path}/build_dir/b.py"]
-    # explicit files are always processed
-    r = tu("check", tmp_path / "ignored" / "c.py", tmp_path / "notes.txt")
+    # explicit Python files are always processed (a non-Python file is a usage error: test_messages.py)
+    (tmp_path / "script").write_text("#!/usr/bin/env python3\n" + LEGACY)
+    r = tu("check", tmp_path / "ignored" / "c.py", tmp_path / "script")
     assert r.stdout.count(b"would change") == 2
 
 

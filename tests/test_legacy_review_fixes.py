@@ -93,7 +93,7 @@ def test_tu034_comment_inside_a_value_travels_with_it():
     ("F.log_softmax(m.view(-1, 4),  # flat\n                  )",
      "F.log_softmax(m.view(-1, 4), dim=1,  # flat\n                  )"),
     ("F.softmax(m  # logits\n              )",
-     "F.softmax(m, dim=(0 if m.dim() in (0, 1, 3) else 1)  # logits\n              )"),
+     "F.softmax(m, dim=0  # logits\n              )"),  # m is 3-D: torch picks dim 0
     ("F.softmax(\n    m.view(-1, 4),\n    _stacklevel=3\n)",
      "F.softmax(\n    m.view(-1, 4), dim=1,\n    _stacklevel=3\n)"),
 ])

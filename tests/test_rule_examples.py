@@ -14,7 +14,7 @@ CASES = [
 ]
 
 # Rules whose examples do not state their notes yet (being moved to the keyed-message contract).
-_NOTES_NOT_STATED = {"TU001", "TU002", "TU020", "TU021", "TU022", "TU023"}
+_NOTES_NOT_STATED = {"TU022", "TU023"}
 
 
 @pytest.mark.parametrize("rule, index, example", CASES)

@@ -7,7 +7,13 @@ import pytest
 
 from torchupgrade.codemods.imports import ImportTable
 from torchupgrade.codemods.tensors import (
-    NONSCALAR, PARAM, SCALAR, TENSOR, TensorInference, is_module, is_tensor,
+    NONSCALAR,
+    PARAM,
+    SCALAR,
+    TENSOR,
+    TensorInference,
+    is_module,
+    is_tensor,
 )
 
 

@@ -64,22 +64,35 @@ def test_factory_with_requires_grad_draws_same_numbers():
     assert torch.equal(a, b) and a.requires_grad and b.requires_grad and b.is_leaf
 
 
-def test_detach_keeps_gradient_blocked_like_variable():
+def test_unwrapped_plain_tensors_compute_what_0_3_computed():
+    # in 0.3 `Variable(h)` only accepted plain tensors: w and x were plain, so the wrapper goes
     src = (
         "import torch\nfrom torch.autograd import Variable\n"
         "def f(w, x):\n    h = w * x\n    out = Variable(h) * 3\n    return out\n"
     )
     migrated = migrate(src).new_source
-    assert "Variable(h)" not in migrated
+    assert "out = h * 3" in migrated
     for code in (src, migrated):
-        w = torch.ones(2, requires_grad=True)
-        out = load(code)["f"](w, torch.ones(2))
-        assert not out.requires_grad  # no graph back to w, exactly like Variable(h)
+        out = load(code)["f"](torch.ones(2), torch.ones(2))
+        assert torch.equal(out, torch.full((2,), 3.0)) and not out.requires_grad
 
 
-def test_repackage_hidden_unsafe_fix_restores_detaching():
+def test_detach_kept_where_the_value_may_require_grad():
+    src = (
+        "import torch\nimport torch.nn as nn\nfrom torch.autograd import Variable\n"
+        "w = nn.Parameter(torch.ones(2))\n"
+        "def f(x):\n    out = Variable(w) * x\n    return out\n"
+    )
+    migrated = migrate(src).new_source
+    assert "w.detach() * x" in migrated
+    for code in (src, migrated):
+        out = load(code)["f"](torch.ones(2))
+        assert not out.requires_grad  # no graph back to w, exactly like Variable(w)
+
+
+def test_repackage_hidden_restoring_fix_restores_detaching():
     src = EXAMPLE.read_text()
-    migrated = migrate(src, unsafe=True).new_source
+    migrated = migrate(src).new_source
     assert "isinstance(h, torch.Tensor)" in migrated
     w = torch.ones(2, 3, requires_grad=True)
     h = w * 2

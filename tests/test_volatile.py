@@ -54,9 +54,7 @@ def _no_grad_item(node) -> bool:
 
 def _regions(tree):
     for node in ast.walk(tree):
-        if isinstance(node, ast.With) and any(_no_grad_item(i.context_expr) for i in node.items):
-            yield node
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(_no_grad_item(d) for d in node.decorator_list):
+        if isinstance(node, ast.With) and any(_no_grad_item(i.context_expr) for i in node.items) or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(_no_grad_item(d) for d in node.decorator_list):
             yield node
 
 

@@ -10,18 +10,30 @@ order that contradicts the list.
 from typing import Dict, List, Set, Type
 
 from ..rule import Rule
+from .advisory_backward_no_grad import BackwardInNoGrad
+from .advisory_eval import EvalWithoutNoGrad
+from .advisory_freeze_eval import FreezeForInference
+from .advisory_frozen_optimizer import FrozenParamsInOptimizer
+from .advisory_stale_grad import StaleGrad
 from .async_kwarg import AsyncNonBlocking
 from .autograd_attributes import AutogradAttributes
+from .autograd_function import OldStyleFunction
 from .data_grad import GradData
 from .data_index import DataIndexItem
 from .data_inplace import DataInplace
 from .data_read import DataRead
+from .legacy_constructors import LegacyConstructors
+from .grid_sample import GridSampleAlignCorners
 from .loss_reduction import LossReduction
+from .removed_internals import RemovedInternals
 from .removed_linalg import RemovedLinalg
 from .renamed_functions import RenamedFunctions
 from .renamed_keywords import RenamedKeywords
 from .scalar_overloads import ScalarOverloads
 from .softmax_dim import SoftmaxImplicitDim
+from .tensor_types import TensorTypeObjects
+from .torch_load import TorchLoadWeightsOnly
+from .torch_range import TorchRange
 from .upsample import UpsampleInterpolate
 from .variable import VariableWrapper
 from .variable_typecheck import VariableTypeCheck
@@ -46,6 +58,19 @@ RULES: List[Type[Rule]] = [
     RemovedLinalg,
     RenamedKeywords,
     AutogradAttributes,
+    LegacyConstructors,
+    TensorTypeObjects,
+    TorchRange,
+    GridSampleAlignCorners,
+    RemovedInternals,
+    TorchLoadWeightsOnly,
+    OldStyleFunction,
+    # advisories (notes only): TU050-TU054
+    EvalWithoutNoGrad,
+    FrozenParamsInOptimizer,
+    StaleGrad,
+    FreezeForInference,
+    BackwardInNoGrad,
 ]
 
 

@@ -67,7 +67,9 @@ accumulation or `.zero_()` would make its `backward()` raise, and if the file me
             import torch
 
             p.grad.data = torch.zeros(3)
+            node.grad.data.zero_()
             """,
+            notes=((3, "TU022", "swaps the gradient's storage"), (4, "TU022", "not known to be a tensor")),
         ),
         Example(
             title="without torch imports nothing changes",
@@ -95,30 +97,35 @@ accumulation or `.zero_()` would make its `backward()` raise, and if the file me
         ),
     )
 
+    messages = {
+        "assign": "`x.grad.data = t` left unchanged (swaps the gradient's storage; no exact modern spelling)",
+        "unknown": "`.grad.data` left unchanged: the receiver is not known to be a tensor",
+    }
+
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute):
         if original_node.attr.value != "data":
             return updated_node
         grad = original_node.value
         if not (isinstance(grad, cst.Attribute) and grad.attr.value == "grad") or not self.active():
             return updated_node
-        parent = self.parents[-1] if self.parents else None
+        parent = self.parent
         if isinstance(parent, cst.AssignTarget) and parent.target is original_node:
-            self.note(original_node, "`x.grad.data = t` left unchanged (swaps the gradient's storage; no exact modern spelling)")
+            self.note(original_node, "assign")
             return updated_node
         receiver = grad.value
         if not self.is_tensor(receiver):
-            self.note(original_node, "`.grad.data` left unchanged: the receiver is not known to be a tensor")
+            self.note(original_node, "unknown")
             return updated_node
-        status, why = self.flow(original_node, grad)
+        status, why = self.flow(original_node)
         if status == WRITE:
             return updated_node
-        # in-place updates of the gradient (`.zero_()`, `.mul_()`, `.clamp_()`): spec section 3,
-        # exact when the gradient has no graph (the check below)
+        # in-place updates of the gradient (`.zero_()`, `.mul_()`, `.clamp_()`): exact when the
+        # gradient has no graph (the check below)
         cond = status == COND
         if status == MUTATE:
-            # `p.grad.data.mul_(w)` with a grad-requiring `w` would give `p.grad` a graph
-            call = self.parents[-2] if len(self.parents) >= 2 else None
-            method = self.parents[-1] if self.parents else None
+            parents = self.ctx.parents
+            method = parents[-1] if parents else None
+            call = parents[-2] if len(parents) >= 2 else None
             if not (
                 isinstance(method, cst.Attribute)
                 and method.value is original_node
@@ -135,4 +142,4 @@ accumulation or `.zero_()` would make its `backward()` raise, and if the file me
             msg += " (file uses create_graph or assigns to .grad: exact only if this gradient has no graph)"
         if not self.fix(original_node, msg, FixClass.UNPROVEN if risky or cond else None):
             return updated_node
-        return updated_node.value
+        return updated_node.value.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar) if updated_node.lpar else updated_node.value

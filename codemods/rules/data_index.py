@@ -1,55 +1,76 @@
-"""TU021 data-index-item: ``loss.data[0]`` -> ``loss.item()``; ``out.data[0]`` -> ``out.detach()[0]``."""
+"""TU021 python-number: where PyTorch 0.3 gave a Python number -> ``.item()``."""
 from __future__ import annotations
+
+from typing import Optional
 
 import libcst as cst
 
-from ..cstutil import method_call
+from ..cstutil import is_index0, method_call
 from ..model import Example, FixClass
-from ..tensors import NONSCALAR, SCALAR, TENSOR_KINDS, looks_like_loss
-from .data_common import COND, SAFE, DataRule
+from ..semantic.infer import looks_like_loss
+from ..semantic.kinds import MULTI_RANK, PYNUM, SCALAR_RANK, VECTOR_RANK, Legacy, Tensor
+from .data_common import DataRule
 
 _REDUCTION_CALLS = frozenset("sum mean norm max min prod std var".split())
+_NUMPY_CHAIN = frozenset(("cpu", "numpy", "data"))
 
 
-def _is_data_zero(node: cst.Subscript) -> bool:
-    if not (isinstance(node.value, cst.Attribute) and node.value.attr.value == "data"):
-        return False
-    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
-        return False
-    idx = node.slice[0].slice.value
-    return isinstance(idx, cst.Integer) and idx.value == "0"
+def _data_receiver(node: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """``E`` of ``E.data``."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "data":
+        return node.value
+    return None
+
+
+def _numpy_source(node: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """``T`` of ``T.cpu().numpy()``, ``T.data.cpu().numpy()``, ``T.numpy()``; else None."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "numpy" and not node.args):
+        return None
+    cur: cst.CSTNode = node.func.value
+    while True:
+        if isinstance(cur, cst.Call) and isinstance(cur.func, cst.Attribute) and cur.func.attr.value == "cpu" and not cur.args:
+            cur = cur.func.value
+        elif isinstance(cur, cst.Attribute) and cur.attr.value == "data":
+            cur = cur.value
+        else:
+            return cur
 
 
 class DataIndexItem(DataRule):
     code = "TU021"
-    owns = ("attr:.data", "subscript:.data[0]")
+    owns = ("attr:.data", "subscript:.data[0]", "number-sinks")
     after = ("TU023",)
-    name = "data-index-item"
-    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
-    summary = "`loss.data[0]` -> `loss.item()` on 0-dim tensors; `.detach()[0]` on other tensors"
-    needles = (".data[0]",)
+    name = "python-number"
+    fix_class = FixClass.RESTORING
+    fix_classes = (FixClass.RESTORING, FixClass.UNPROVEN)
+    summary = "Where 0.3 gave a Python number: `loss.data[0]` -> `loss.item()`, `pred.data[0]` -> `pred[0].item()`, `total[0]` -> `total.item()`, accumulated reductions -> `.item()`"
+    needles = ("[0]", "+=")
+    messages = {
+        "rank": "`{code}` left unchanged: the rank of `{name}` is not known (0-dim: `.item()`; 1-D: `[0].item()`; more: a row)",
+        "variable-index": "`{code}` indexes a 0-dim tensor (an error since torch 0.4); in 0.3 it gave a 1-element Variable: use `{name}` or `{name}.reshape(1)` by hand",
+    }
     description = """
-In PyTorch 0.3 a loss was a 1-element tensor and `loss.data[0]` was a Python float. Today losses
-and full reductions are 0-dim, and `loss.data[0]` raises `IndexError: invalid index of a 0-dim
-tensor. Use tensor.item()` -- the most common crash in legacy training loops. The rule uses the
-shared tensor inference (see `codemods/tensors.py`):
+In PyTorch 0.3 a loss was a 1-element tensor and `loss.data[0]` a Python float; reductions of plain
+tensors (`pred.eq(target.data).sum()`) returned Python numbers. Today both are 0-dim tensors:
+`loss.data[0]` raises `IndexError: invalid index of a 0-dim tensor` (the most common crash in
+legacy training loops), and `correct += ...sum()` quietly accumulates a tensor, so
+`100. * correct / total` prints as `tensor(97.5)`. The rule writes what 0.3 computed, using the
+semantic model's ranks:
 
-* receiver known to be a **0-dim tensor** (a loss-module or `F.*_loss` result with the default
-  reduction, a reduction without `dim` such as `.sum()`, `.mean()`, `.norm()`, `.max()`, names
-  bound only to those) -> `loss.item()`, wherever it appears (`running_loss += ...`,
-  `%`-formatting, `float(...)`, `print`);
-* receiver known to be some other **tensor** (a batch output `out = model(x)`, `pred`) ->
-  `out.detach()[0]`, the first row, still a tensor;
-* receiver whose type is unknown (`self.data[0]` in a Dataset, a list, a numpy array) -> left
-  unchanged with a note. `--unsafe` turns it into `.item()` when the receiver is a no-argument
-  reduction call (`x.sum().data[0]`) or a name that looks like a loss (`loss`, `g_loss`,
-  `loss_d`), whose rank the inference could not prove.
+* `x.data[0]` on a 0-dim tensor (a loss-module or `F.*_loss` result with a reducing reduction, a
+  reduction without `dim`, a `forward` or helper that returns one, also from another module of
+  the project) -> `x.item()`; on a 1-D tensor -> `x[0].item()` (0.3 gave a number; today it is
+  a 0-dim tensor); on higher ranks it stays a row (TU020 may spell it `x.detach()[0]`);
+* `x[0]` and `x.cpu().numpy()[0]` on a 0-dim plain tensor (an accumulator such as
+  `total_loss += loss.data`, whose 0.3 value had shape `(1,)`) -> `x.item()`;
+* `n += e` where `n` starts as a Python number and `e` is a reduction of plain tensors (0.3 gave
+  a number) -> `n += e.item()`;
+* unknown ranks are left with a note; `--unsafe` turns `x.data[0]` into `x.item()` when `x` is a
+  no-argument reduction call or a name that looks like a loss (`loss`, `g_loss`, `loss_d`).
 
-Fix safety: `.item()` on a known 0-dim tensor is a fix of code that raises today; it gives the
-0.3 result, a Python number. `.detach()[0]` keeps today's behaviour (a 0-dim tensor view); it
-is applied as a safe fix only where `.detach()` is exact (the value is converted, compared,
-printed or used with grad-free operands; see TU020), else as an unsafe fix. The `--unsafe`
-`.item()` for unknown receivers changes the type if the receiver has more than one dimension.
+Fix safety: [restoring]: each rewrite gives the Python number 0.3 gave, where today's code
+raises or yields a 0-dim tensor. The `--unsafe` `.item()` on unknown receivers is [unproven]: it
+raises if the receiver has more than one element.
 """
     examples = (
         Example(
@@ -62,12 +83,16 @@ printed or used with grad-free operands; see TU020), else as an unsafe fix. The 
 
             def train(model, loader):
                 running_loss = 0.0
+                correct = 0
                 for x, y in loader:
-                    loss = criterion(model(x), y)
+                    out = model(x)
+                    loss = criterion(out, y)
                     nll = F.nll_loss(x, y)
                     running_loss += loss.data[0]
+                    pred = out.data.max(1)[1]
+                    correct += pred.eq(y.data).sum()
                     print('loss %.3f' % nll.data[0], float(x.sum().data[0]))
-                return running_loss
+                return running_loss, correct
             """,
             after="""
             import torch.nn as nn
@@ -77,45 +102,45 @@ printed or used with grad-free operands; see TU020), else as an unsafe fix. The 
 
             def train(model, loader):
                 running_loss = 0.0
+                correct = 0
                 for x, y in loader:
-                    loss = criterion(model(x), y)
+                    out = model(x)
+                    loss = criterion(out, y)
                     nll = F.nll_loss(x, y)
                     running_loss += loss.item()
+                    pred = out.data.max(1)[1]
+                    correct += pred.eq(y.data).sum().item()
                     print('loss %.3f' % nll.item(), float(x.sum().item()))
-                return running_loss
+                return running_loss, correct
             """,
         ),
         Example(
-            title="batch outputs keep a tensor: .detach()[0]",
+            title="1-D values and accumulated .data",
             before="""
+            import torch
             import torch.nn as nn
 
-            class Net(nn.Module):
-                def __init__(self):
-                    super().__init__()
-                    self.fc = nn.Linear(4, 2)
+            crit = nn.MSELoss()
 
-                def forward(self, x):
-                    return self.fc(x)
-
-            net = Net()
-            out = net(batch)
-            print(out.data[0])
+            def run(a, b):
+                total = 0
+                total += crit(a, b).data
+                v = torch.zeros(3)
+                first = v[0]
+                return total[0], v.data[0], crit(a, b).data.cpu().numpy()[0]
             """,
             after="""
+            import torch
             import torch.nn as nn
 
-            class Net(nn.Module):
-                def __init__(self):
-                    super().__init__()
-                    self.fc = nn.Linear(4, 2)
+            crit = nn.MSELoss()
 
-                def forward(self, x):
-                    return self.fc(x)
-
-            net = Net()
-            out = net(batch)
-            print(out.detach()[0])
+            def run(a, b):
+                total = 0
+                total += crit(a, b).data
+                v = torch.zeros(3)
+                first = v[0]
+                return total.item(), v[0].item(), crit(a, b).item()
             """,
         ),
         Example(
@@ -136,14 +161,26 @@ printed or used with grad-free operands; see TU020), else as an unsafe fix. The 
             """,
         ),
         Example(
-            title="reduce=False losses are not 0-dim",
+            title="reduce=False losses have an unknown rank: a note",
             before="""
             import torch.nn as nn
 
             crit = nn.MSELoss(reduce=False)
-            losses = crit(a, b)
-            first = losses.data[0]
+            errs = crit(a, b)
+            first = errs.data[0]
             """,
+            notes=((5, "TU021", "rank of `errs` is not known"),),
+        ),
+        Example(
+            title="a 0-dim Variable indexed: a note",
+            before="""
+            import torch.nn.functional as F
+
+            def f(out, y):
+                loss = F.nll_loss(out, y)
+                return loss[0]
+            """,
+            notes=((5, "TU021", "1-element Variable"),),
         ),
         Example(
             title="--unsafe: names that look like losses",
@@ -163,43 +200,94 @@ printed or used with grad-free operands; see TU020), else as an unsafe fix. The 
         ),
     )
 
+    @classmethod
+    def applies_to(cls, text: str) -> bool:
+        return ("torch" in text or "import *" in text) and any(n in text for n in cls.needles)
+
+    statement_needles = ("[0]", "+=")
+
+    # -- shared with TU020 -----------------------------------------------------------------------------------
+    @staticmethod
+    def handles(rule: DataRule, subscript: cst.Subscript) -> bool:
+        """This rule rewrites (or notes) ``subscript`` (an ``E.data[0]``)."""
+        receiver = _data_receiver(subscript.value)
+        if receiver is None or not is_index0(subscript):
+            return False
+        k = rule.tensor(receiver)
+        return k is None or not k.rank <= MULTI_RANK
+
+    # -- E.data[0], E[0], E.cpu().numpy()[0] ------------------------------------------------------------------------
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript):
-        if not _is_data_zero(original_node) or not self.active():
+        if not is_index0(original_node) or not self.active():
             return updated_node
-        parent = self.parents[-1] if self.parents else None
+        parent = self.parent
         if isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.Del)) and getattr(parent, "target", None) is original_node:
             return updated_node
-        receiver = original_node.value.value
+        base = original_node.value
+        receiver = _data_receiver(base)
+        if receiver is not None:
+            return self._data_index(original_node, updated_node, receiver)
+        source = _numpy_source(base)
+        if source is not None:
+            k = self.tensor(source)
+            if k is not None and k.rank == SCALAR_RANK:
+                new_source = _numpy_source(updated_node.value)
+                if new_source is not None:
+                    self.edit(original_node, "x.cpu().numpy()[0] on a 0-dim tensor -> x.item()")
+                    return method_call(new_source, "item")
+            return updated_node
+        k = self.tensor(base)
+        if k is None or k.rank != SCALAR_RANK:
+            return updated_node
+        if k.legacy in (Legacy.TENSOR, Legacy.NUMBER):
+            self.edit(original_node, "x[0] on a 0-dim tensor (a 1-element tensor in 0.3) -> x.item()")
+            return method_call(updated_node.value, "item")
+        if k.legacy is Legacy.VARIABLE:
+            self.note(original_node, "variable-index", code=self.ctx.statement_code(original_node).strip(), name=self.ctx.statement_code(base).strip())
+        return updated_node
+
+    def _data_index(self, original_node, updated_node, receiver):
         new_receiver = updated_node.value.value if isinstance(updated_node.value, cst.Attribute) else None
         if new_receiver is None:
             return updated_node
-        if isinstance(receiver, cst.Attribute) and receiver.attr.value == "grad":
-            kind = self.kind_of(receiver)
-        else:
-            kind = self.kind_of(receiver)
-        if kind == SCALAR:
-            self.fix(original_node, "x.data[0] on a 0-dim tensor -> x.item()")
+        k = self.tensor(receiver)
+        if k is not None and k.rank == SCALAR_RANK:
+            self.edit(original_node, "x.data[0] on a 0-dim tensor -> x.item()")
             return method_call(new_receiver, "item")
-        loss_name = isinstance(receiver, cst.Name) and looks_like_loss(receiver.value)
-        reduction = (
-            isinstance(receiver, cst.Call)
-            and not receiver.args
-            and isinstance(receiver.func, cst.Attribute)
-            and receiver.func.attr.value in _REDUCTION_CALLS
-        )
-        if kind in TENSOR_KINDS and not (loss_name and kind != NONSCALAR):
-            status, why = self.flow(original_node, receiver)
-            if status not in (SAFE, COND):
+        if k is not None and k.rank == VECTOR_RANK:
+            self.edit(original_node, "x.data[0] on a 1-D tensor -> x[0].item() (a number, as in 0.3)")
+            return method_call(cst.Subscript(value=new_receiver, slice=updated_node.slice), "item")
+        if k is None or not k.rank <= MULTI_RANK:
+            loss_name = isinstance(receiver, cst.Name) and looks_like_loss(receiver.value)
+            reduction = (
+                isinstance(receiver, cst.Call) and not receiver.args and isinstance(receiver.func, cst.Attribute)
+                and receiver.func.attr.value in _REDUCTION_CALLS
+            )
+            if loss_name or reduction:
+                if self.fix(original_node, "x.data[0] -> x.item(): receiver looks like a loss/reduction but its rank is not proven", FixClass.UNPROVEN):
+                    return method_call(new_receiver, "item")
                 return updated_node
-            msg = "x.data[0] -> x.detach()[0] (first element, still a tensor)"
-            if status == COND:
-                msg += f"; exact unless the view is saved by a graph and modified in place ({why})"
-            if not self.fix(original_node, msg, FixClass.UNPROVEN if status == COND else None):
-                return updated_node
-            return updated_node.with_changes(value=method_call(new_receiver, "detach"))
-        if loss_name or reduction:
-            if self.fix(original_node, "x.data[0] -> x.item(): receiver looks like a loss/reduction but its rank is not proven", FixClass.UNPROVEN):
-                return method_call(new_receiver, "item")
-            return updated_node
-        self.note(original_node, "`.data[0]` left unchanged: the receiver is not known to be a tensor (if it is a 0-dim tensor, use .item())")
+            if k is not None:
+                self.note(original_node, "rank", code=self.ctx.statement_code(original_node).strip(), name=self.ctx.statement_code(receiver).strip())
         return updated_node
+
+    # -- accumulators ------------------------------------------------------------------------------------------------
+    def leave_AugAssign(self, original_node: cst.AugAssign, updated_node: cst.AugAssign):
+        if not isinstance(original_node.target, cst.Name) or not isinstance(original_node.operator, (cst.AddAssign, cst.SubtractAssign)):
+            return updated_node
+        k = self.tensor(original_node.value)
+        if not (isinstance(k, Tensor) and k.rank == SCALAR_RANK and k.legacy is Legacy.NUMBER):
+            return updated_node
+        if not self._starts_as_number(original_node.target.value):
+            return updated_node
+        value = updated_node.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "item":
+            return updated_node
+        self.edit(original_node, "accumulating a reduction of plain tensors (a Python number in 0.3) -> .item()")
+        return updated_node.with_changes(value=method_call(value, "item"))
+
+    def _starts_as_number(self, name: str) -> bool:
+        analysis = self.ctx.analysis
+        bindings = analysis.bindings(name)
+        scope = analysis.scope
+        return any(b.how == "value" and analysis.inference.kind(b.node, scope) is PYNUM for b in bindings)

@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Sequence, Set
 import libcst as cst
 
 from ..model import Example, FixClass
+from ..semantic.kinds import Grad
 from .data_common import DataRule
 
 # Tensor.<m>_(args) -> nn.init.<fn>(t, args): same arguments, same RNG draws (spec section 3).
@@ -204,7 +205,26 @@ exact. Without `--unsafe` every such statement is reported as a note.
             buffer.data.zero_()
             """,
         ),
+        Example(
+            title="no name for torch or torch.nn.init: notes",
+            unsafe=True,
+            before="""
+            from torch.nn import Linear
+            torch = None
+            fc = Linear(2, 2)
+            for p in fc.parameters():
+                p.data.clamp_(-1, 1)
+            fc.weight.data.normal_(0, 1)
+            """,
+            notes=((5, "TU023", "cannot name torch here"), (6, "TU023", "cannot name torch.nn.init")),
+        ),
     )
+
+    messages = {
+        "storage-swap": "`p.data = t` / `p.data[i] = t` kept: no exact modern spelling (storage swap / unversioned write)",
+        "no-torch": "in-place update through .data left: cannot name torch here",
+        "no-init": "initialisation through .data left: cannot name torch.nn.init here",
+    }
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -254,6 +274,24 @@ exact. Without `--unsafe` every such statement is reported as a note.
             return None
         return call
 
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call):
+        """``nn.init.xavier_uniform(w.data)`` -> ``nn.init.xavier_uniform(w)``: the initialisers
+        run under ``no_grad`` themselves (TU031 adds the ``_``)."""
+        q = self.imports.resolve(original_node.func)
+        if not q or not q.startswith("torch.nn.init.") or not original_node.args:
+            return updated_node
+        first = original_node.args[0]
+        root = first.value
+        if first.keyword or not (isinstance(root, cst.Attribute) and root.attr.value == "data") or not self.is_tensor(root.value):
+            return updated_node
+        new_first = updated_node.args[0]
+        if not (isinstance(new_first.value, cst.Attribute) and new_first.value.attr.value == "data"):
+            return updated_node
+        fix_class = FixClass.EXACT if self._at_construction() else FixClass.UNPROVEN
+        if not self.fix(original_node, "nn.init.X(w.data) -> nn.init.X(w) (the initialisers run under no_grad)", fix_class):
+            return updated_node
+        return updated_node.with_changes(args=[new_first.with_changes(value=new_first.value.value), *updated_node.args[1:]])
+
     def leave_SimpleStatementLine(self, original_node, updated_node):
         roots = [self._update_root(s) for s in original_node.body]
         assigns = [s for s in original_node.body if isinstance(s, cst.Assign)]
@@ -264,16 +302,18 @@ exact. Without `--unsafe` every such statement is reported as a note.
             for t in s.targets:
                 root = _data_root(t.target)
                 if root is not None and self._known(root):
-                    self.note(original_node, "`p.data = t` / `p.data[i] = t` kept: no exact modern spelling (storage swap / unversioned write)")
+                    self.note(original_node, "storage-swap")
         if not roots or any(r is None or not self._known(r) for r in roots):
             return updated_node
         if len(original_node.body) == 1:
             init = self._init_call(original_node.body[0])
-            if init is not None:
-                return self._to_init(original_node, updated_node)
+            root = roots[0]
+            k = self.tensor(root.value) if root is not None else None
+            if init is not None and k is not None and k.grad is Grad.PARAM:
+                return self._to_init(original_node, updated_node)  # parameters only: nn.init is for weights
         torch = self.module_name("torch") if self.ctx.unsafe else "torch"
         if torch is None:
-            self.note(original_node, "in-place update through .data left: cannot name torch here")
+            self.note(original_node, "no-torch")
             return updated_node
         if not self.fix(original_node, "in-place update through .data -> the update without .data under torch.no_grad()"):
             return updated_node
@@ -295,18 +335,30 @@ exact. Without `--unsafe` every such statement is reported as a note.
             args: List[cst.Arg] = []
         else:
             args = list(call.args)
-        if not self.ctx.unsafe:
-            self.fix(original_node, f"initialisation through .data -> nn.init.{fn}")
+        fix_class = FixClass.EXACT if self._at_construction() else FixClass.UNPROVEN
+        if not self.allowed(fix_class):
+            self.fix(original_node, f"initialisation through .data -> nn.init.{fn}", fix_class)
             return updated_node
         init = self._init_module()
         if init is None:
-            self.note(original_node, "initialisation through .data left: cannot name torch.nn.init here")
+            self.note(original_node, "no-init")
             return updated_node
-        self.fix(original_node, f"initialisation through .data -> nn.init.{fn}")
+        self.fix(original_node, f"initialisation through .data -> nn.init.{fn}", fix_class)
         target = call.func.value.value  # R of R.data
         first = cst.Arg(target, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if args else cst.MaybeSentinel.DEFAULT)
         new_call = cst.Call(func=cst.parse_expression(f"{init}.{fn}"), args=[first, *args])
         return updated_node.with_changes(body=[updated_node.body[0].with_changes(value=new_call)])
+
+    def _at_construction(self) -> bool:
+        """The statement runs while a model is built, before any graph exists: in ``__init__``,
+        ``reset_parameters``/``init_weights``-style methods, or a function given to ``m.apply``."""
+        scope = self.ctx.analysis.scope.function()
+        if scope.kind != "function":
+            return False
+        name = scope.name
+        return name in ("__init__", "reset_parameters") or name in self.ctx.analysis.scopes.applied or (
+            "init" in name.lower() and "weight" in name.lower()
+        )
 
     def _init_module(self) -> Optional[str]:
         nn = self.imports.module_alias("torch.nn")
@@ -365,12 +417,12 @@ exact. Without `--unsafe` every such statement is reported as a note.
                 self._pure_for_bodies.add(id(original_node))
             else:
                 updated_node = updated_node.with_changes(body=self._group_named(body))
-        return super().leave_IndentedBlock(original_node, updated_node)
+        return updated_node
 
     def leave_Module(self, original_node, updated_node):
         if any(id(s) in self._updates for s in updated_node.body):
             updated_node = updated_node.with_changes(body=self._group_named(updated_node.body))
-        return super().leave_Module(original_node, updated_node)
+        return updated_node
 
     def _group_named(self, body):
         torch = self.module_name("torch") or "torch"

@@ -1,15 +1,13 @@
-"""TU020 data-read: ``.data`` reads on known tensors -> ``.detach()``."""
+"""TU020 data-read: ``x.data`` reads -> ``x`` where no gradient is involved, else ``x.detach()``."""
 from __future__ import annotations
 
 import libcst as cst
 
-from ..cstutil import is_index0
-
 from ..cstutil import method_call
 from ..model import Example, FixClass
-from .data_common import COND, SAFE, DataRule
-
-
+from ..semantic.kinds import Grad
+from .data_common import COND, DETACH, DROP, DataRule
+from .data_index import DataIndexItem
 
 
 class DataRead(DataRule):
@@ -18,31 +16,31 @@ class DataRead(DataRule):
     after = ("TU021",)
     name = "data-read"
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
-    summary = "`.data` read on a known tensor -> `.detach()` where that is exact"
+    summary = "`.data` reads on known tensors: dropped where no gradient is involved (`out.data.max(1)[1]` -> `out.max(1)[1]`), else `.detach()` where that is exact"
     description = """
-`x.data` is still supported, but it is the pre-0.4 way to get a tensor without history; the
-modern spelling is `x.detach()` (`out.data.cpu().numpy()` -> `out.detach().cpu().numpy()`,
-`torch.max(outputs.data, 1)` -> `torch.max(outputs.detach(), 1)`, `pred.eq(target.data)` ->
-`pred.eq(target.detach())`). Only receivers that the shared tensor inference
-(`codemods/tensors.py`) proves to be tensors are touched: `self.data` of a Dataset, numpy
-arrays, torchtext batches and any other unknown object keep `.data` byte for byte.
+`x.data` is still supported, but it is the pre-0.4 way to get a tensor without history. The rule
+rewrites reads of `.data` on expressions the semantic model knows to be tensors (a Dataset's
+`self.data`, numpy arrays, `PackedSequence.data` and other unknown objects keep `.data` byte for
+byte):
+
+* where the value only reaches results without gradient or Python values, `.data` is dropped:
+  `pred = out.data.max(1)[1]` -> `out.max(1)[1]`, `pred.eq(target.data)` -> `pred.eq(target)`,
+  `_, pred = torch.max(out.data, 1)` -> `torch.max(out, 1)`, `x.data.size(0)`, `.tolist()`;
+* where `.detach()` is exact, `.data` becomes `.detach()`: conversions
+  (`out.data.cpu().numpy()` -> `out.detach().cpu().numpy()`: `numpy()` needs it), printing and
+  formatting, arithmetic with grad-free operands, `Variable(h.data)` (-> `h.detach()`, with
+  TU001), and values stored in a local name that is never modified in place, aliased, returned
+  or passed to code the tool cannot see (`h = h.data` -> `h = h.detach()`);
+* everywhere else (a value returned, passed to a model or a user function, stored where it may
+  change in place) `.detach()` is an unproven fix, applied with `--unsafe`.
 `.data[0]` is TU021's, `x.grad.data` TU022's and in-place writes through `.data` TU023's.
 
-Run after TU001, it completes the `Variable` migration: `Variable(h.data)` becomes `h.data` there
-and `h.detach()` here.
-
-Fix safety: `.data` and `.detach()` differ only in version-counter sharing (spec section 3):
-with `.detach()`, an in-place change of `x` or of the result raises at a later `backward()` if a
-graph saved the result, where `.data` silently computed with the new values. The rewrite is a
-safe fix where the value cannot reach such a graph: it is converted (`.numpy()`, `.tolist()`,
-`float()`, `print`, formatting), compared, reduced or combined only with grad-free operands
-(numbers, other `.data`/`.detach()` values), added or subtracted (their backward saves no
-operand), Views of it (`.view()`, `.chunk()`, `.swapaxes()`, `torch.permute()`, indexing ...)
-are followed. Everywhere else (arguments of model or user functions, `return`, containers, and
-values stored in a name such as `h = h.data`: an in-place change may reach the tensor through an
-alias, a called function or `torch.nn.init`, which no local scan can rule out) it is an unsafe
-fix, applied with `--unsafe`. Methods that PackedSequence shares with tensors (`.float()`,
-`.cuda()`, `.to()` ...) are no evidence that a parameter is a tensor.
+Fix safety: dropping `.data` is [exact] where it is dropped: the results (indices, booleans,
+numbers) never carry gradient, so values and types are those of the legacy code. `.data` and
+`.detach()` differ only in version-counter sharing: with `.detach()`, an in-place change of `x`
+or of the result raises at a later `backward()` if a graph saved the result, where `.data`
+silently computed with the new values. The rewrite is [exact] where the value cannot reach such
+a graph or change in place (the cases above), and [unproven] elsewhere.
 """
     examples = (
         Example(
@@ -54,15 +52,16 @@ fix, applied with `--unsafe`. Methods that PackedSequence shares with tensors (`
             model = nn.Sequential(nn.Linear(4, 2))
 
             def evaluate(loader):
-                correct = 0
                 for data, target in loader:
                     output = model(data.cuda())
                     target = target.cuda()
                     seen = target.size(0)
                     _, pred = torch.max(output.data, 1)
-                    correct += pred.eq(target.data).cpu().sum()
+                    best = output.data.max(1)[1]
+                    hits = pred.eq(target.data)
                     scores = output.data.cpu().numpy()
-                return correct, scores
+                    print(output.data)
+                return hits, scores, best
             """,
             after="""
             import torch
@@ -71,21 +70,21 @@ fix, applied with `--unsafe`. Methods that PackedSequence shares with tensors (`
             model = nn.Sequential(nn.Linear(4, 2))
 
             def evaluate(loader):
-                correct = 0
                 for data, target in loader:
                     output = model(data.cuda())
                     target = target.cuda()
                     seen = target.size(0)
-                    _, pred = torch.max(output.detach(), 1)
-                    correct += pred.eq(target.detach()).cpu().sum()
+                    _, pred = torch.max(output, 1)
+                    best = output.max(1)[1]
+                    hits = pred.eq(target)
                     scores = output.detach().cpu().numpy()
-                return correct, scores
+                    print(output.detach())
+                return hits, scores, best
             """,
         ),
         Example(
-            title="--unsafe: Variable(h.data) end to end with TU001 (a stored value needs --unsafe)",
+            title="Variable(h.data) end to end with TU001, and a stored hidden state",
             also=("TU001",),
-            unsafe=True,
             before="""
             import torch.nn as nn
             from torch.autograd import Variable
@@ -97,6 +96,9 @@ fix, applied with `--unsafe`. Methods that PackedSequence shares with tensors (`
                     h = rnn(x, h)
                     h = Variable(h.data)
                     leaf = Variable(h.data, requires_grad=True)
+                out = rnn(xs[0], h)
+                last = out.data
+                print(last.size(0))
                 return h, leaf
             """,
             after="""
@@ -109,6 +111,9 @@ fix, applied with `--unsafe`. Methods that PackedSequence shares with tensors (`
                     h = rnn(x, h)
                     h = h.detach()
                     leaf = h.detach().requires_grad_()
+                out = rnn(xs[0], h)
+                last = out.detach()
+                print(last.size(0))
                 return h, leaf
             """,
         ),
@@ -163,7 +168,32 @@ fix, applied with `--unsafe`. Methods that PackedSequence shares with tensors (`
                     return self.fc(y.detach()), y.detach()
             """,
         ),
+        Example(
+            title="without --unsafe those are notes",
+            before="""
+            import torch.nn as nn
+
+            fc = nn.Linear(2, 2)
+
+            def f(x):
+                y = fc(x)
+                return y.data
+            """,
+            notes=((7, "TU020", "the value is stored or passed on"),),
+        ),
     )
+
+    def _variable_argument(self, node: cst.CSTNode) -> bool:
+        """``Variable(E.data)``: a working 0.3 program passed a plain tensor there, so ``E`` was a
+        Variable (a ``PackedSequence``'s ``.data`` was a Variable itself and would have raised)."""
+        parents = self.ctx.parents
+        if len(parents) < 2:
+            return False
+        arg, call = parents[-1], parents[-2]
+        return (
+            isinstance(arg, cst.Arg) and arg.value is node and isinstance(call, cst.Call)
+            and self.imports.resolve(call.func) == "torch.autograd.Variable"
+        )
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute):
         if original_node.attr.value != "data" or not self.active():
@@ -171,17 +201,25 @@ fix, applied with `--unsafe`. Methods that PackedSequence shares with tensors (`
         receiver = original_node.value
         if isinstance(receiver, cst.Attribute) and receiver.attr.value == "grad":
             return updated_node  # TU022
-        parent = self.parents[-1] if self.parents else None
-        if is_index0(parent) and parent.value is original_node:
+        parent = self.parent
+        if isinstance(parent, cst.Subscript) and parent.value is original_node and DataIndexItem.handles(self, parent):
             return updated_node  # TU021
-        if not self.is_tensor(receiver):
+        if not self.is_tensor(receiver) and not self._variable_argument(original_node):
             return updated_node
-        status, why = self.flow(original_node, receiver)
-        if status not in (SAFE, COND):
+        status, why = self.flow(original_node)
+        k = self.tensor(receiver)
+        if status == DETACH and k is not None and k.grad is Grad.NO:
+            status, why = DROP, "x does not require grad"
+        if status == DROP:
+            self.edit(original_node, f"x.data -> x ({why or 'the result carries no gradient'})")
+            value = updated_node.value
+            return value.with_changes(lpar=[*value.lpar, *updated_node.lpar], rpar=[*value.rpar, *updated_node.rpar]) if updated_node.lpar else value
+        if status not in (DETACH, COND):
             return updated_node
         msg = "x.data -> x.detach()"
         if status == COND:
             msg += f" (exact unless a graph saves it and it is modified in place: {why})"
         if not self.fix(original_node, msg, FixClass.UNPROVEN if status == COND else None):
             return updated_node
-        return method_call(updated_node.value, "detach")
+        new = method_call(updated_node.value, "detach")
+        return new.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)

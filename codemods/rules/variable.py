@@ -1,116 +1,23 @@
-"""TU001 variable-wrapper: ``Variable(t)`` -> ``t`` / ``t.detach()``; requires_grad into factories."""
+"""TU001 variable-wrapper: ``Variable(t)`` -> ``t``; ``requires_grad=`` into factories."""
 from __future__ import annotations
 
-import re
-from typing import List, Set
+from typing import Optional
 
 import libcst as cst
 
 from ..cstutil import grouped, method_call
-from ..cstutil import target_names as _target_names
-from ..model import Example, FixClass
-from ..rule import LegacyTreeRule
-from ..tensors import TENSOR_KINDS, ScopeTracking, TensorInference
-from ..torchapi import (
-    CONSTRUCTORS, FACTORIES_WITH_REQUIRES_GRAD, FRESH_FILL_METHODS, FRESH_VIEW_METHODS,
-    NEW_TENSOR_METHODS, OTHER_FACTORIES, VARIABLE,
-)
+from ..model import Example
+from ..rule import TreeRule
+from ..semantic.kinds import Grad, Legacy, Tensor, TorchRef
+from ..torchapi import CONSTRUCTORS, FACTORIES_WITH_REQUIRES_GRAD, FRESH_FILL_METHODS, FRESH_VIEW_METHODS, NEW_TENSOR_METHODS, OTHER_FACTORIES, VARIABLE
 
-_LOADER = re.compile(r"loader", re.IGNORECASE)
 _KNOWN_KWARGS = {"data", "requires_grad", "volatile", "name", "_grad_fn"}
 
 
-class _ScopeBindings(cst.CSTVisitor):
-    """Collect, for one function (or module) body, how each name is bound.
-
-    Used to find names that only ever hold DataLoader batches (``for x, y in train_loader``),
-    possibly re-wrapped (``x = Variable(x)``, ``x = x.cuda()``): those are fresh tensors."""
-
-    def __init__(self, rule: "VariableWrapper"):
-        self.rule = rule
-        self.loader_names: Set[str] = set()
-        self.bad: Set[str] = set()
-
-    def visit_FunctionDef(self, node):
-        return False
-
-    def visit_ClassDef(self, node):
-        return False
-
-    def visit_Lambda(self, node):
-        return False
-
-    def visit_Param(self, node):
-        self.bad.add(node.name.value)
-
-    def visit_For(self, node):
-        names = _target_names(node.target)
-        (self.loader_names if _is_loader(node.iter) else self.bad).update(names)
-
-    def visit_Call(self, node):
-        # x.requires_grad_(): the name may hold a tensor that requires grad
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "requires_grad_" and isinstance(node.func.value, cst.Name):
-            self.bad.add(node.func.value.value)
-
-    def visit_Assign(self, node):
-        for target in node.targets:
-            if isinstance(target.target, cst.Attribute) and isinstance(target.target.value, cst.Name):
-                self.bad.add(target.target.value.value)  # x.requires_grad = True, x.attr = ...
-            pairs = _pairs(target.target, node.value)
-            for name, value in pairs:
-                if value is None or not self.rule.is_rewrap_of(value, name):
-                    self.bad.add(name)
-
-    def visit_AugAssign(self, node):
-        self.bad.update(_target_names(node.target))
-
-    def visit_AnnAssign(self, node):
-        self.bad.update(_target_names(node.target))
-
-    def visit_WithItem(self, node):
-        if node.asname:
-            self.bad.update(_target_names(node.asname.name))
-
-    def visit_NamedExpr(self, node):
-        self.bad.update(_target_names(node.target))
-
-    @property
-    def fresh(self) -> Set[str]:
-        return self.loader_names - self.bad
-
-
-def _is_loader(node: cst.CSTNode) -> bool:
-    """``train_loader``, ``self.val_loader``, ``enumerate(loader)``, ``tqdm(loader)``: an
-    iterable that yields DataLoader batches (not ``zip(loader, other)``)."""
-    if isinstance(node, cst.Name):
-        return bool(_LOADER.search(node.value))
-    if isinstance(node, cst.Attribute):
-        return bool(_LOADER.search(node.attr.value))
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("enumerate", "tqdm", "iter"):
-        positional = [a for a in node.args if not a.keyword]
-        return bool(positional) and _is_loader(positional[0].value)
-    return False
-
-
-def _pairs(target: cst.CSTNode, value: cst.CSTNode):
-    """(name, value-or-None) for each name an assignment binds."""
-    if isinstance(target, cst.Name):
-        return [(target.value, value)]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(target.elements):
-            out = []
-            for t, v in zip(target.elements, value.elements):
-                out.extend(_pairs(t.value, v.value) if not isinstance(v, cst.StarredElement) else [(n, None) for n in _target_names(t.value)])
-            return out
-        return [(n, None) for n in _target_names(target)]
-    return []
-
-
-def _is_literal_arg(arg: cst.Arg) -> bool:
-    v = arg.value
-    if isinstance(v, cst.UnaryOperation) and isinstance(v.operator, cst.Minus):
-        v = v.expression
-    return isinstance(v, (cst.Integer, cst.Float))
+def variable_statement_needles(ctx) -> tuple:
+    """Statements that mention neither `Variable` nor a local alias of it hold nothing for the
+    Variable rules (TU001, TU002)."""
+    return ("Variable", *ctx.imports.local_names_for(VARIABLE))
 
 
 def _same_target(target: cst.CSTNode, value: cst.CSTNode) -> bool:
@@ -123,57 +30,74 @@ def _same_target(target: cst.CSTNode, value: cst.CSTNode) -> bool:
     return False
 
 
-def variable_statement_needles(ctx) -> tuple:
-    """Statements that mention neither `Variable` nor a local alias of it hold nothing for the
-    Variable rules (TU001, TU002)."""
-    return ("Variable", *ctx.imports.local_names_for(VARIABLE))
+def _is_literal_arg(arg: cst.Arg) -> bool:
+    v = arg.value
+    if isinstance(v, cst.UnaryOperation) and isinstance(v.operator, cst.Minus):
+        v = v.expression
+    return isinstance(v, (cst.Integer, cst.Float))
 
 
-class VariableWrapper(ScopeTracking, LegacyTreeRule):
+def _with_trailing_comma(args):
+    args = list(args)
+    if args and isinstance(args[-1].comma, cst.MaybeSentinel):
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return args
+
+
+def carries_grad(kind) -> bool:
+    """The value may require grad in the migrated program, as far as the model can see: a
+    ``Parameter``, a module output, a Variable made to require grad."""
+    return isinstance(kind, Tensor) and (kind.grad is Grad.PARAM or (kind.grad is Grad.MAY and kind.legacy is Legacy.VARIABLE))
+
+
+class VariableWrapper(TreeRule):
     code = "TU001"
     owns = ("call:Variable(volatile=)", "call:Variable")
     after = ("TU010",)
     name = "variable-wrapper"
-    fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
-    summary = "Unwrap `Variable(t)`; move `requires_grad=True` into factories or `.detach().requires_grad_()`"
+    summary = "Unwrap `Variable(t)` (`x = Variable(x)` disappears); move `requires_grad=True` into factories or `.detach().requires_grad_()`"
     needles = ("Variable",)
+    uses_analysis = True
 
     @classmethod
     def statement_filter(cls, ctx):
         return variable_statement_needles(ctx)
 
+    messages = {
+        "as-value": "Variable used as a value (not called): left unchanged; torch.Tensor is the modern class",
+        "star-args": "Variable(*args/**kwargs) left unchanged: cannot see the arguments",
+        "unexpected": "Variable(...) with unexpected arguments left unchanged",
+        "name-arg": "Variable(..., name=/_grad_fn=) left unchanged: no modern equivalent",
+        "literal": "Variable(<non-tensor literal>) raises TypeError on torch >= 0.4; wrap the data in torch.tensor(...) by hand",
+        "subclass": "class derives from Variable: migrate it by hand (derive from torch.Tensor or wrap a tensor)",
+    }
     description = """
-Since PyTorch 0.4 tensors and Variables are one type, and `Variable(t, requires_grad=False)` is
-`t.detach()` with the flag set: a new leaf that shares storage (and the version counter) with
-`t` and never passes gradient back to it. The rule rewrites every call of
-`torch.autograd.Variable` (found through the file's imports, any alias) as follows:
+Since PyTorch 0.4 tensors and Variables are one type: `Variable(t)` only returns `t.detach()`
+(with `requires_grad` set). The rule rewrites every call of `torch.autograd.Variable` (found
+through the file's imports, any alias, also re-exported by a project module):
 
-* `Variable(t)` where `t` is a *fresh* tensor -> `t`. Fresh means a factory or constructor call
-  (`torch.randn(...)`, `torch.zeros(...)`, `torch.from_numpy(a)`, `torch.FloatTensor(2, 3)`),
-  conversions and views of one (`.cuda()`, `.float()`, `.view(...)`), `x.data` where `x` is
-  known to be a tensor (shared tensor inference; a `PackedSequence.data` is a real field), or
-  a name that only ever holds DataLoader batches: bound by `for ... in <...loader...>`
-  (`enumerate`/`tqdm` of one, not `zip`), never given attributes or `requires_grad_()`, and
-  wrapped in place (`x = Variable(x)`) or as a temporary (`model(Variable(x))`), never bound to
-  another name (`v = Variable(x)` would make `v` and `x` one object).
-* `Variable(t)` for anything else -> `t.detach()` (exact); so `Variable(h.data)` with an
-  unknown `h` becomes `h.data.detach()`, and with a known tensor `h.data` (which TU020 turns into
-  `h.detach()`).
-* `Variable(t, requires_grad=True)` -> `torch.randn(3, requires_grad=True)` for factories
-  that take the keyword; `t.requires_grad_()` for other fresh tensors;
-  `t.detach().requires_grad_()` otherwise. A non-literal flag becomes `requires_grad_(flag)`.
-* `requires_grad=False` is dropped. `Variable()` -> `torch.empty(0)`.
-* An assignment left as `x = x` (the DataLoader idiom `x, y = Variable(x), Variable(y)`) is removed.
-* Calls with `volatile=` are left to TU010; calls with `name=`/`_grad_fn=`, star-arguments, or
-  non-tensor literals (`Variable([1, 2])` already raises) are left with a note.
-* The `Variable` import is removed once no use remains; `import torch` is added when needed.
+* `Variable(e)` -> `e`. In PyTorch 0.3 `Variable` accepted only plain tensors, which cannot
+  require grad, so the argument of a `Variable(...)` in a working 0.3 program is a tensor that
+  does not require grad in the migrated program either (the `.data` rules keep such values
+  grad-free). `.detach()` is kept only where the model sees that `e` may carry gradient today
+  (a `Parameter`, a module output): `Variable(model.weight)` -> `model.weight.detach()`.
+* `x = Variable(x)` (also `x, y = Variable(x), Variable(y)`, `x = Variable(x.cuda())` ->
+  `x = x.cuda()`) becomes nothing: the statement is deleted, not left as `x = x`.
+* `Variable(h.data)` -> `h.detach()` (with TU020).
+* `Variable(t, requires_grad=True)` -> `torch.randn(3, requires_grad=True)` for factories that
+  take the keyword; `t.requires_grad_()` for other fresh tensors (a call result nothing else
+  references); `t.detach().requires_grad_()` otherwise (a new leaf, as in 0.3). A non-literal
+  flag becomes `requires_grad_(flag)`. `requires_grad=False` is dropped. `Variable()` ->
+  `torch.empty(0)`.
+* Calls with `volatile=` are left to TU010 (which drops the flag and adds a no-grad region);
+  calls with `name=`/`_grad_fn=`, star-arguments, or non-tensor literals (`Variable([1, 2])`
+  already raises) are left with a note. The `Variable` import is removed once unused.
 
-Fix safety: safe. `t.detach()` is exactly what `Variable(t)` does today. Dropping the wrapper is
-exact for a fresh tensor: nothing else references it and it does not require grad, so the only
-difference is object identity of a temporary. For DataLoader loop variables the rule relies on
-the loader yielding tensors that do not require grad (true for `torch.utils.data.DataLoader`).
-`--unsafe` additionally drops the wrapper around any other plain name (exact only if that
-tensor never requires grad and is not modified in place through another alias).
+Fix safety: exact. For a plain tensor `t` (the only thing 0.3 accepted) `Variable(t)` and `t`
+have the same values and neither requires grad; what differs is object identity and in-place
+*metadata* changes (`resize_`) through one of two names, which 0.3 code does not rely on.
+`t.detach()` (kept where `t` may require grad) and `t.detach().requires_grad_()` are what the
+legacy call does on today's torch.
 """
     examples = (
         Example(
@@ -184,6 +108,7 @@ tensor never requires grad and is not modified in place through another alias).
 
             for data, target in train_loader:
                 data, target = Variable(data), Variable(target)
+                images = Variable(images.cuda())
                 h = Variable(torch.zeros(2, 3))
                 w = Variable(torch.randn(3, 2), requires_grad=True)
             """,
@@ -191,27 +116,35 @@ tensor never requires grad and is not modified in place through another alias).
             import torch
 
             for data, target in train_loader:
+                images = images.cuda()
                 h = torch.zeros(2, 3)
                 w = torch.randn(3, 2, requires_grad=True)
             """,
         ),
         Example(
-            title="unknown tensors are detached (exact)",
+            title="values that may carry gradient keep .detach()",
             before="""
+            import torch.nn as nn
             from torch.autograd import Variable as V
 
-            def step(model, x, hidden):
-                out = model(V(x))
-                hidden = V(hidden.data)
-                frozen = V(model.weight, requires_grad=True)
-                return out, hidden, frozen
+            net = nn.Linear(2, 2)
+
+            def step(x, hidden):
+                out = net(V(x))
+                frozen = V(net.weight)
+                leaf = V(out, requires_grad=True)
+                return out, frozen, leaf
             """,
             after="""
-            def step(model, x, hidden):
-                out = model(x.detach())
-                hidden = hidden.data.detach()
-                frozen = model.weight.detach().requires_grad_()
-                return out, hidden, frozen
+            import torch.nn as nn
+
+            net = nn.Linear(2, 2)
+
+            def step(x, hidden):
+                out = net(x)
+                frozen = net.weight.detach()
+                leaf = out.detach().requires_grad_()
+                return out, frozen, leaf
             """,
         ),
         Example(
@@ -223,7 +156,7 @@ tensor never requires grad and is not modified in place through another alias).
             def init_hidden(bsz):
                 return (autograd.Variable(torch_zeros(bsz)).cuda(),
                         [autograd.Variable(t) for t in ts])
-            x = autograd.Variable(nn.init.xavier_uniform(w))
+            x = autograd.Variable(torch_ones(3), requires_grad=flag)
             y = autograd.Variable()
             """,
             after="""
@@ -232,9 +165,9 @@ tensor never requires grad and is not modified in place through another alias).
             from torch import autograd
 
             def init_hidden(bsz):
-                return (torch_zeros(bsz).detach().cuda(),
-                        [t.detach() for t in ts])
-            x = nn.init.xavier_uniform(w).detach()
+                return (torch_zeros(bsz).cuda(),
+                        [t for t in ts])
+            x = torch_ones(3).detach().requires_grad_(flag)
             y = torch.empty(0)
             """,
         ),
@@ -249,16 +182,26 @@ tensor never requires grad and is not modified in place through another alias).
             """,
         ),
         Example(
-            title="volatile is left for TU010; name= is left with a note",
+            title="volatile is left for TU010; name=, literals, star-args and subclasses are left with a note",
             before="""
             from torch.autograd import Variable
             x = Variable(batch, volatile=True)
             y = Variable(batch, name='y')
+            z = Variable([1, 2])
+            a = Variable(*args)
+            b = Variable(batch, True, False, 3)
+            cls = Variable
+            class Mine(Variable):
+                pass
             """,
+            notes=(
+                (3, "TU001", "no modern equivalent"), (4, "TU001", "non-tensor literal"),
+                (5, "TU001", "cannot see the arguments"), (6, "TU001", "unexpected arguments"),
+                (7, "TU001", "used as a value"), (8, "TU001", "derives from Variable"),
+            ),
         ),
         Example(
-            title="--unsafe drops the wrapper around any name",
-            unsafe=True,
+            title="comments survive; the input rebinding disappears",
             before="""
             from torch.autograd import Variable
 
@@ -275,199 +218,105 @@ tensor never requires grad and is not modified in place through another alias).
         ),
     )
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self._st_init()
-        self.scopes: List[_ScopeBindings] = []
-        self.rewrote = False
-        # ids of Variable references that are handled (calls, type checks, class bases)
-        self._handled: Set[int] = set()
-        self._variable_names = set(self.imports.local_names_for(VARIABLE))
-        self._shadows: List[Set[str]] = []  # lambda parameters, comprehension targets
-        self._aliasing: Set[int] = set()  # Variable(x) calls bound to another name
+    def start(self) -> None:
+        self._names = {"Variable", *self.imports.local_names_for(VARIABLE)}
 
-    # -- references to the class itself ---------------------------------------------------------
+    # -- references to the class itself ---------------------------------------------------------------
     def visit_Import(self, node):
         return False
 
     def visit_ImportFrom(self, node):
         return False
 
-    def visit_Call(self, node):
-        if self.is_variable(node.func):
-            self._handled.add(id(node.func))
-        elif self.imports.is_builtin(node.func, "isinstance") and len(node.args) == 2:
-            cls = node.args[1].value  # TU002's business
-            self._handled.add(id(cls))
-            if isinstance(cls, cst.Tuple):
-                self._handled.update(id(e.value) for e in cls.elements)
-
     def visit_Annotation(self, node):
-        return False  # `x: Variable` annotations are TU002's business
+        return False  # `x: Variable` annotations are TU002's
 
-    def visit_Comparison(self, node):
-        self._handled.add(id(node.left))  # `type(x) == Variable`: TU002's business
-        self._handled.update(id(c.comparator) for c in node.comparisons)
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self._names:
+            self._reference(node)
 
-    def visit_Attribute(self, node):
-        self._handled.add(id(node.attr))
-        if id(node) not in self._handled and self.is_variable(node):
-            self.note(node, "Variable used as a value (not called): left unchanged; torch.Tensor is the modern class")
-            self._handled.add(id(node))
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "Variable":
+            self._reference(node)
 
-    def visit_Name(self, node):
-        if node.value in self._variable_names and id(node) not in self._handled and self.is_variable(node):
-            self.note(node, "Variable used as a value (not called): left unchanged; torch.Tensor is the modern class")
+    def _reference(self, node: cst.CSTNode) -> None:
+        if self.imports.resolve(node) != VARIABLE:
+            return
+        parent = self.parent
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            return  # part of a longer dotted name
+        if isinstance(parent, cst.Call) and parent.func is node:
+            return  # a call: leave_Call
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return
+        for anc in reversed(self.ctx.parents):
+            if isinstance(anc, (cst.Comparison, cst.Annotation)):
+                return  # `type(x) == Variable`: TU002's
+            if isinstance(anc, cst.Call) and self.imports.is_builtin(anc.func, "isinstance"):
+                return  # TU002's
+            if isinstance(anc, cst.Arg) and isinstance(self._grandparent(anc), cst.ClassDef):
+                return  # a base class: noted at the class
+            if isinstance(anc, cst.BaseStatement):
+                break
+        self.note(node, "as-value")
 
-    # -- scope bookkeeping for DataLoader variables --------------------------------------------
-    def _push_scope(self, body: cst.CSTNode) -> None:
-        bindings = _ScopeBindings(self)
-        if isinstance(body, cst.Module):
-            for stmt in body.body:
-                stmt.visit(bindings)
-        else:
-            body.visit(bindings)
-        self.scopes.append(bindings)
+    def _grandparent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        parents = self.ctx.parents
+        for i in range(len(parents) - 1, 0, -1):
+            if parents[i] is node:
+                return parents[i - 1]
+        return None
 
-    def visit_Module(self, node):
-        self._push_scope(node)
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if any(self.imports.resolve(b.value) == VARIABLE for b in node.bases):
+            self.note(node, "subclass")
 
-    def visit_ClassDef(self, node):
-        self._handled.update(id(b.value) for b in node.bases)
-        self._push_scope(node.body)  # a class body is a scope of its own
-
-    def _shadow(self, names) -> None:
-        self._shadows.append(set(names))
-
-    def visit_Lambda(self, node):
-        self._shadow(p.name.value for p in [*node.params.params, *node.params.kwonly_params, *node.params.posonly_params])
-
-    def leave_Lambda(self, original_node, updated_node):
-        self._shadows.pop()
-        return updated_node
-
-    def _visit_comp(self, node):
-        names = []
-        comp = node.for_in
-        while comp is not None:
-            names.extend(_target_names(comp.target))
-            comp = comp.inner_for_in
-        self._shadow(names)
-
-    def _leave_comp(self, original_node, updated_node):
-        self._shadows.pop()
-        return updated_node
-
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comp
-    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
-
-    def visit_Assign(self, node):
-        # `v = Variable(x)`: dropping the wrapper would make `v` and `x` one object
-        for target in node.targets:
-            for name, value in _pairs(target.target, node.value):
-                if isinstance(value, cst.Call) and self.is_variable(value.func):
-                    args = [a for a in value.args if not a.keyword]
-                    if args and isinstance(args[0].value, cst.Name) and args[0].value.value != name:
-                        self._aliasing.add(id(value))
-
-    def visit_FunctionDef(self, node):
-        self._handled.add(id(node.name))
-        self._push_scope(node.body)
-        for p in [*node.params.params, *node.params.kwonly_params, *node.params.posonly_params]:
-            self.scopes[-1].bad.add(p.name.value)
-
-    def leave_FunctionDef(self, original_node, updated_node):
-        self.scopes.pop()
-        return updated_node
-
-    def _loader_fresh(self, name: str) -> bool:
-        if any(name in shadow for shadow in self._shadows):
-            return False
-        return bool(self.scopes) and name in self.scopes[-1].fresh
-
-    # -- classification ------------------------------------------------------------------------
-    def is_variable(self, func: cst.CSTNode) -> bool:
-        return self.imports.resolve(func) == VARIABLE
-
+    # -- classification ---------------------------------------------------------------------------------
     def is_fresh(self, expr: cst.BaseExpression) -> bool:
-        """A tensor that does not require grad and that nothing else references."""
+        """A new tensor that nothing else references (safe to make require grad in place)."""
         if isinstance(expr, cst.Attribute) and expr.attr.value == "data":
-            # x.data of a tensor: a new alias with its own version counter, no grad. Other
-            # objects have a .data field of their own (PackedSequence.data requires grad).
-            return self._known_tensor(expr.value)
+            return True  # a new alias without history (TU020 may spell it .detach())
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "detach" and not expr.args:
+            return True
         if isinstance(expr, cst.Call):
             q = self.imports.resolve(expr.func)
+            if q is None and isinstance(expr.func, cst.Name):
+                ref = self.ctx.analysis.kind(expr.func)
+                q = ref.qualified if isinstance(ref, TorchRef) else None  # a constructor alias
             if q in FACTORIES_WITH_REQUIRES_GRAD or q in OTHER_FACTORIES:
                 return not any(a.keyword and a.keyword.value in ("requires_grad", "out") for a in expr.args)
             if q in CONSTRUCTORS:
-                return self._constructor_is_fresh(expr)
+                return True
             if q == VARIABLE:
                 return False
             if isinstance(expr.func, cst.Attribute):
                 method = expr.func.attr.value
                 if method in NEW_TENSOR_METHODS:
-                    # x.new(), x.new(2, 3), x.new_zeros(...): a new tensor without grad
-                    return method != "new" or len(expr.args) != 1 or self._constructor_is_fresh(expr)
-                if method in FRESH_VIEW_METHODS or (
-                    method in FRESH_FILL_METHODS and all(_is_literal_arg(a) for a in expr.args)
-                ):
+                    return True
+                if method in FRESH_VIEW_METHODS or (method in FRESH_FILL_METHODS and all(_is_literal_arg(a) for a in expr.args)):
                     return self.is_fresh(expr.func.value)
-        if isinstance(expr, cst.Subscript):
-            return self.is_fresh(expr.value)
         if isinstance(expr, cst.BinaryOperation):
             parts = [expr.left, expr.right]
-            return all(self.is_fresh(p) or isinstance(p, (cst.Integer, cst.Float)) for p in parts) and any(
-                self.is_fresh(p) for p in parts
-            )
-        if isinstance(expr, cst.Name):
-            return self._loader_fresh(expr.value)
+            return all(self.is_fresh(p) or isinstance(p, (cst.Integer, cst.Float)) for p in parts) and any(self.is_fresh(p) for p in parts)
         return False
 
-    def _known_tensor(self, expr: cst.BaseExpression) -> bool:
-        """Tensor inference (shared with the .data rules) says ``expr`` is a tensor."""
-        return self.ctx.shared(TensorInference).kind(expr, self.scope_key) in TENSOR_KINDS
-
-    def _constructor_is_fresh(self, call: cst.Call) -> bool:
-        args = [a for a in call.args if not a.keyword]
-        if len(args) != len(call.args) or any(a.star == "**" for a in args):
-            return False
-        if len(args) != 1 or args[0].star == "*":
-            return True  # sizes: several, unpacked (`*shape`), or no argument
-        v = args[0].value
-        if isinstance(v, (cst.Integer, cst.List, cst.ListComp, cst.Tuple)):
-            return True
-        return isinstance(v, cst.Call) and isinstance(v.func, cst.Attribute) and v.func.attr.value == "size"
-
-    def is_rewrap_of(self, value: cst.BaseExpression, name: str) -> bool:
-        """``Variable(name)``, ``name.cuda()``, ``Variable(name.cuda())`` ...: same batch, re-wrapped."""
-        if isinstance(value, cst.Name):
-            return value.value == name
-        if isinstance(value, cst.Call):
-            if self.is_variable(value.func):
-                data = [a for a in value.args if not a.keyword]
-                extra = [a for a in value.args if a.keyword and a.keyword.value != "volatile"]
-                return len(data) == 1 and not extra and self.is_rewrap_of(data[0].value, name)
-            if isinstance(value.func, cst.Attribute) and value.func.attr.value in FRESH_VIEW_METHODS:
-                return self.is_rewrap_of(value.func.value, name)
-        return False
-
-    # -- the rewrite ---------------------------------------------------------------------------
+    # -- the rewrite -------------------------------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if not self.is_variable(original_node.func):
+        if self.imports.resolve(original_node.func) != VARIABLE:
             return updated_node
         args = updated_node.args
         if any(a.star for a in args):
-            self.note(original_node, "Variable(*args/**kwargs) left unchanged: cannot see the arguments")
+            self.note(original_node, "star-args")
             return updated_node
         positional = [a for a in args if not a.keyword]
         keywords = {a.keyword.value: a for a in args if a.keyword}
         if set(keywords) - _KNOWN_KWARGS or len(positional) > 3:
-            self.note(original_node, "Variable(...) with unexpected arguments left unchanged")
+            self.note(original_node, "unexpected")
             return updated_node
         if "volatile" in keywords or len(positional) == 3:
-            return updated_node  # TU010 (volatile) owns these calls
+            return updated_node  # TU010 owns the flag; it drops it where it places a region
         if "name" in keywords or "_grad_fn" in keywords:
-            self.note(original_node, "Variable(..., name=/_grad_fn=) left unchanged: no modern equivalent")
+            self.note(original_node, "name-arg")
             return updated_node
         data = positional[0] if positional else keywords.get("data")
         rg = positional[1] if len(positional) > 1 else keywords.get("requires_grad")
@@ -478,82 +327,55 @@ tensor never requires grad and is not modified in place through another alias).
             if torch is None:
                 return updated_node
             self.edit(original_node, "Variable() -> torch.empty(0)")
-            self.rewrote = True
+            self._rewrote()
             return cst.parse_expression(f"{torch}.empty(0)")
         value = data.value
         if isinstance(value, (cst.List, cst.Tuple, cst.Integer, cst.Float, cst.SimpleString, cst.Dict)):
-            self.note(original_node, "Variable(<non-tensor literal>) raises TypeError on torch >= 0.4; wrap the data in torch.tensor(...) by hand")
+            self.note(original_node, "literal")
             return updated_node
         value = grouped(value)
+        original_value = next(a.value for a in original_node.args if a.keyword is None or a.keyword.value == "data")
         flag = rg.value if rg is not None else None
         if isinstance(flag, cst.Name) and flag.value == "False":
             flag = None
         requires = isinstance(flag, cst.Name) and flag.value == "True"
-        data_node = original_node.args[data_index(original_node)].value
-        fresh = self.is_fresh(data_node) and not (isinstance(data_node, cst.Name) and id(original_node) in self._aliasing)
         if flag is None:
-            if fresh:
-                new = value
-                msg = "Variable(t) -> t (fresh tensor)"
-            elif isinstance(value, cst.Name) and self.ctx.unsafe:
-                new = value
-                self.edit(original_node, "Variable(name) -> name (--unsafe)", FixClass.UNPROVEN)
-                self.rewrote = True
-                return new
-            else:
+            if carries_grad(self.ctx.analysis.kind(original_value)):
                 new = method_call(value, "detach")
-                msg = "Variable(t) -> t.detach()"
-        elif requires and fresh and isinstance(value, cst.Call) and self.imports.resolve(value.func) in FACTORIES_WITH_REQUIRES_GRAD:
+                msg = "Variable(t) -> t.detach() (t may require grad)"
+            else:
+                new = value
+                msg = "Variable(t) -> t"
+        elif requires and self.is_fresh(original_value) and isinstance(value, cst.Call) and self.imports.resolve(value.func) in FACTORIES_WITH_REQUIRES_GRAD:
             new = value.with_changes(
                 args=[*_with_trailing_comma(value.args), cst.Arg(keyword=cst.Name("requires_grad"), value=cst.Name("True"), equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))]
             )
             msg = "Variable(factory(...), requires_grad=True) -> factory(..., requires_grad=True)"
         else:
+            fresh = self.is_fresh(original_value)
             receiver = value if fresh else method_call(value, "detach")
             new = method_call(receiver, "requires_grad_", [] if requires else [cst.Arg(flag)])
             msg = f"Variable(t, requires_grad=...) -> t{'' if fresh else '.detach()'}.requires_grad_(...)"
         self.edit(original_node, msg)
-        self.rewrote = True
+        self._rewrote()
         return new
+
+    def _rewrote(self) -> None:
+        self.ctx.drop_import_when_unused(VARIABLE)
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
         # `x, y = Variable(x), Variable(y)` became `x, y = x, y`: drop it.
         if (
-            len(updated_node.body) == 1
+            updated_node is not original_node
+            and len(updated_node.body) == 1
             and isinstance(updated_node.body[0], cst.Assign)
             and len(updated_node.body[0].targets) == 1
             and not updated_node.trailing_whitespace.comment
-            and updated_node is not original_node
+            and isinstance(original_node.body[0], cst.Assign)
         ):
             assign = updated_node.body[0]
             if _same_target(assign.targets[0].target, assign.value) and not _same_target(
                 original_node.body[0].targets[0].target, original_node.body[0].value
             ):
-                return self.mark_removed(updated_node)
+                return self.remove(updated_node)
         return updated_node
-
-    def leave_ClassDef(self, original_node, updated_node):
-        self.scopes.pop()
-        for base in original_node.bases:
-            if self.is_variable(base.value):
-                self.note(original_node, "class derives from Variable: migrate it by hand (derive from torch.Tensor or wrap a tensor)")
-        return updated_node
-
-    def leave_Module(self, original_node, updated_node):
-        if self.rewrote:
-            self.ctx.drop_import_when_unused(VARIABLE)
-        return super().leave_Module(original_node, updated_node)
-
-
-def data_index(call: cst.Call) -> int:
-    for i, a in enumerate(call.args):
-        if not a.keyword or a.keyword.value == "data":
-            return i
-    return 0
-
-
-def _with_trailing_comma(args):
-    args = list(args)
-    if args and isinstance(args[-1].comma, cst.MaybeSentinel):
-        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    return args

@@ -45,34 +45,30 @@ TRUE = "True"
 # Attribute reads that give a non-tensor (or, for ``.data``, a plain tensor that 0.3 never marked
 # volatile): reading them does not propagate volatility.
 NON_TENSOR_ATTRS = frozenset(
-    "data shape volatile requires_grad is_cuda dtype device grad ndim is_leaf grad_fn".split()
+    ["data", "shape", "volatile", "requires_grad", "is_cuda", "dtype", "device", "grad", "ndim", "is_leaf", "grad_fn"]
 )
 # Methods returning numbers / Python values (no graph, whatever the receiver).
 NON_TENSOR_METHODS = frozenset(
-    "size dim numel item tolist nelement ndimension get_device data_ptr is_contiguous element_size "
-    "stride storage_offset".split()
+    ["size", "dim", "numel", "item", "tolist", "nelement", "ndimension", "get_device", "data_ptr", "is_contiguous", "element_size", "stride", "storage_offset"]
 )
 # ``x.detach()`` gives a plain value like ``.data`` (TU020 writes it for ``.data``: the fixed
 # point of a run depends on both being read alike).
 DETACH_METHODS = frozenset({"detach", "detach_"})
 # Builtins that take values without building a graph.
 PLAIN_BUILTINS = frozenset(
-    "print len isinstance issubclass int float str bool repr format type id hasattr getattr range "
-    "enumerate zip round abs min max sorted list tuple dict set iter next sum any all divmod pow "
-    "reversed callable chr ord hex oct bin hash slice frozenset".split()
+    ["print", "len", "isinstance", "issubclass", "int", "float", "str", "bool", "repr", "format", "type", "id", "hasattr", "getattr", "range", "enumerate", "zip", "round", "abs", "min", "max", "sorted", "list", "tuple", "dict", "set", "iter", "next", "sum", "any", "all", "divmod", "pow", "reversed", "callable", "chr", "ord", "hex", "oct", "bin", "hash", "slice", "frozenset"]
 )
 # Builtins that only read (format, test) their arguments: harmless on any value.
-_READING_BUILTINS = frozenset("print str repr format len isinstance issubclass type id hasattr callable".split())
-_PASS_THROUGH_BUILTINS = frozenset("list tuple sorted iter next min max zip enumerate dict set reversed".split())
+_READING_BUILTINS = frozenset(["print", "str", "repr", "format", "len", "isinstance", "issubclass", "type", "id", "hasattr", "callable"])
+_PASS_THROUGH_BUILTINS = frozenset(["list", "tuple", "sorted", "iter", "next", "min", "max", "zip", "enumerate", "dict", "set", "reversed"])
 # Methods that are harmless under no-grad whatever their receiver (logging, progress, mode).
 HARMLESS_METHODS = frozenset(
-    "eval train update set_description set_postfix write flush info debug warning warn error "
-    "log add_scalar add_scalars add_text reset close".split()
+    ["eval", "train", "update", "set_description", "set_postfix", "write", "flush", "info", "debug", "warning", "warn", "error", "log", "add_scalar", "add_scalars", "add_text", "reset", "close"]
 )
 # Methods that store their argument in the receiver (a list of volatile outputs is volatile).
-CONTAINER_METHODS = frozenset("append extend insert add appendleft put".split())
+CONTAINER_METHODS = frozenset(["append", "extend", "insert", "add", "appendleft", "put"])
 # Calls that need gradients: a region must never contain them.
-TRAINING_METHODS = frozenset("backward step zero_grad".split())
+TRAINING_METHODS = frozenset(["backward", "step", "zero_grad"])
 TRAINING_FUNCTIONS = frozenset({"torch.autograd.backward", "torch.autograd.grad"})
 # Contexts that switch gradients off (statements under them are already covered).
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.autograd.no_grad", "torch.inference_mode", "torch.autograd.grad_mode.no_grad"})
@@ -173,6 +169,12 @@ def walk(node: cst.CSTNode, stop: tuple = ()):
         stack.extend(children(n))
 
 
+_EVALUATED = (
+    cst.BaseExpression, cst.Arg, cst.Element, cst.DictElement, cst.StarredDictElement, cst.Index, cst.Slice,
+    cst.SubscriptElement, cst.FormattedStringExpression, cst.ComparisonTarget,
+)
+
+
 class _Eval:
     """Evaluate expressions against the current taint: returns (carry, need)."""
 
@@ -188,7 +190,7 @@ class _Eval:
     def generic(self, node, taint):
         carry, need = EMPTY, EMPTY
         for child in children(node):
-            if isinstance(child, cst.BaseExpression) or isinstance(child, (cst.Arg, cst.Element, cst.DictElement, cst.StarredDictElement, cst.Index, cst.Slice, cst.SubscriptElement, cst.FormattedStringExpression, cst.ComparisonTarget)):
+            if isinstance(child, _EVALUATED):
                 c, n = self(child, taint)
                 carry |= c
                 need |= n
@@ -313,11 +315,10 @@ class _Eval:
             if src is not None and src.flag:
                 return frozenset([src.flag]), args_need | args_carry
             return args_carry, args_need | args_carry
-        if isinstance(func, cst.Name):
-            if flow.imports.is_builtin(func, func.value) and func.value in PLAIN_BUILTINS:
-                if func.value in _PASS_THROUGH_BUILTINS:
-                    return args_carry, args_need
-                return EMPTY, args_need
+        if isinstance(func, cst.Name) and flow.imports.is_builtin(func, func.value) and func.value in PLAIN_BUILTINS:
+            if func.value in _PASS_THROUGH_BUILTINS:
+                return args_carry, args_need
+            return EMPTY, args_need
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             rc, rn = self(func.value, taint)
@@ -523,8 +524,7 @@ def value_plain(flow: "ScopeFlow", node) -> bool:
 
 # tensor methods whose result is grad-free when the receiver and arguments are
 _VALUE_METHODS = frozenset(
-    "max min sum mean cpu numpy float double long int topk sort squeeze unsqueeze view t abs exp log "
-    "sqrt pow mul div add sub clamp norm std var argmax argmin cumsum prod".split()
+    ["max", "min", "sum", "mean", "cpu", "numpy", "float", "double", "long", "int", "topk", "sort", "squeeze", "unsqueeze", "view", "t", "abs", "exp", "log", "sqrt", "pow", "mul", "div", "add", "sub", "clamp", "norm", "std", "var", "argmax", "argmin", "cumsum", "prod"]
 )
 
 
@@ -762,7 +762,7 @@ class ScopeFlow:
             for t, v in zip(target.elements, value.elements):
                 c, _ = self.eval(v.value, taint)
                 pairs.append((t.value, v.value, c, PLAIN if c or value_plain(self, v.value) else self._value_state(v.value)))
-            for t, v, c, st in pairs:
+            for t, _v, c, st in pairs:
                 self.bind_target(t, c, taint, st)
             return
         if not flags_of_value and isinstance(value, (cst.Name, cst.Attribute)) and dotted_name(value) and not isinstance(target, (cst.Tuple, cst.List)):
@@ -1223,9 +1223,7 @@ def _pattern_names(pattern) -> List[str]:
     """Names a match-case pattern binds (``case Point(x=a) as p``)."""
     out = []
     for n in walk(pattern):
-        if isinstance(n, getattr(cst, "MatchAs", ())) and n.name is not None:
-            out.append(n.name.value)
-        elif isinstance(n, getattr(cst, "MatchStar", ())) and n.name is not None:
+        if isinstance(n, getattr(cst, "MatchAs", ())) and n.name is not None or isinstance(n, getattr(cst, "MatchStar", ())) and n.name is not None:
             out.append(n.name.value)
         elif isinstance(n, getattr(cst, "MatchMapping", ())) and n.rest is not None:
             out.append(n.rest.value)

@@ -36,8 +36,18 @@ from ..model import FixClass
 from ..semantic.kinds import UNKNOWN, FunctionRef
 from ..semantic.model import SemanticModel
 from .volatile_flow import (
-    NO_GRAD_CONTEXTS, TRUE, Helper, ScopeFlow, ScopeResult, Source, _all_nested_statements, _blocks,
-    _contains_yield, _suite_statements, negate, walk,
+    NO_GRAD_CONTEXTS,
+    TRUE,
+    Helper,
+    ScopeFlow,
+    ScopeResult,
+    Source,
+    _all_nested_statements,
+    _blocks,
+    _contains_yield,
+    _suite_statements,
+    negate,
+    walk,
 )
 
 
@@ -175,9 +185,12 @@ def _wrapped_names(stmts, imports) -> Set[str]:
     names: Set[str] = set()
     for stmt in stmts:
         for n in walk(stmt, (cst.FunctionDef, cst.ClassDef)):
-            if isinstance(n, cst.Call) and n.args and not n.args[0].keyword and not n.args[0].star and isinstance(n.args[0].value, cst.Name):
-                if isinstance(n.func, (cst.Name, cst.Attribute)) and imports.resolve(n.func) == VARIABLE:
-                    names.add(n.args[0].value.value)
+            if (
+                isinstance(n, cst.Call) and n.args and not n.args[0].keyword and not n.args[0].star
+                and isinstance(n.args[0].value, cst.Name) and isinstance(n.func, (cst.Name, cst.Attribute))
+                and imports.resolve(n.func) == VARIABLE
+            ):
+                names.add(n.args[0].value.value)
     return names
 
 
@@ -804,6 +817,7 @@ def dry_outcomes(project, module: str, unsafe: bool) -> Optional[Outcomes]:
     result: Optional[Outcomes] = Outcomes()
     if "volatile" in text:  # TU010's needle: without it the engine never gives it the file
         try:
+            text = _text_repaired(summary.path, text)
             tree = ast.parse(text)
             mod = cst.parse_module(text)
             imports = ImportTable(tree, summary.name, project, summary.package)
@@ -813,6 +827,22 @@ def dry_outcomes(project, module: str, unsafe: bool) -> Optional[Outcomes]:
             result = None
     _DRY[key] = result
     return result
+
+
+def _text_repaired(path: str, text: str) -> str:
+    """The text the engine gives the tree rules: after the text rules' repairs (``async=``)."""
+    try:
+        ast.parse(text)
+        return text
+    except SyntaxError:
+        if "async" not in text:
+            raise
+    from ..rule import FileContext
+    from .async_kwarg import AsyncNonBlocking
+
+    repair = AsyncNonBlocking(FileContext(path, text, None, None, False))
+    repaired = repair.transform(text)
+    return text if repair.failure else repaired
 
 
 def project_removal(analysis: VolatileAnalysis, hmod: str, hname: str, own: Outcomes) -> Tuple[bool, str]:
@@ -1126,7 +1156,7 @@ def _describe(a: VolatileAnalysis, scope: ScopeInfo, sp: ScopePlan, torch: str) 
     if sp.decorate:
         return f"`@{torch}.no_grad()` on `{scope.name}`"
     parts = []
-    for (owner, start, end, flag), (l1, l2) in zip(sp.regions, region_lines(a.module, scope, sp.regions)):
+    for (_owner, _start, _end, flag), (l1, l2) in zip(sp.regions, region_lines(a.module, scope, sp.regions)):
         lines = f"line {l1}" if l1 == l2 else f"lines {l1}-{l2}"
         parts.append(f"`with {region_context(torch, flag, scope.result.flag_nodes)}:` around {lines}")
     return "; ".join(parts)

@@ -37,7 +37,8 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from .. import torchapi as api
 from .kinds import (
-    ANY_RANK, BOTTOM, NOTTENSOR, POS_RANK, PYNUM, PYVAL, SCALAR_RANK, UNKNOWN, VECTOR_RANK, ClassRef,
+    ANY_RANK, BOTTOM, MULTI_RANK, NOTTENSOR, POS_RANK, PYNUM, PYVAL, SCALAR_RANK, UNKNOWN, VECTOR_RANK, ClassRef,
+    broadcast_rank, exact_rank, shift_rank,
     DType, Enumerate, FunctionRef, Grad, Instance, Kind, Legacy, Module, Ref, Sequence_, Simple,
     Tensor, TorchRef, Tuple_, Zip, is_tensor, join,
 )
@@ -95,13 +96,12 @@ def reduction_keeps_scalar(call: ast.Call, max_positional: int) -> bool:
 
 def _rank_drop(rank) -> frozenset:
     """Rank after indexing with one integer."""
-    out = set()
-    for r in rank:
-        if r == 1:
-            out.add(0)
-        elif r == 2:
-            out.update({1, 2})
-    return frozenset(out) or ANY_RANK
+    return shift_rank(frozenset(r for r in rank if r > 0), -1) if any(r > 0 for r in rank) else ANY_RANK
+
+
+def _reduced(legacy: Legacy) -> Legacy:
+    """0.3 type of a full reduction: a plain tensor reduced to a Python number."""
+    return Legacy.NUMBER if legacy in (Legacy.TENSOR, Legacy.NUMBER) else legacy
 
 
 def _dtype_of(q: str) -> DType:
@@ -152,6 +152,10 @@ class Inference:
         self.facts: Dict[Tuple[int, str], Kind] = {}
         self.attr_facts: Dict[Tuple[str, str], Kind] = {}
         self.return_facts: Dict[int, Kind] = {}  # id(function scope) -> kind of its returns
+        self._cur = None
+        # flow-sensitive overrides for one query (see SemanticModel.kind_here)
+        self.env: Dict[str, Kind] = {}
+        self.env_scope: Optional[Scope] = None
         self.module_classes = self._module_classes()
         self.module_params: Set[int] = set()  # ids of Binding objects of apply(fn) parameters
         for name in scopes.applied:
@@ -192,6 +196,8 @@ class Inference:
                 d = dotted(call.func)
                 q = self.r.qualified(d) if d else None
                 pos = _pos(call)
+                if q == api.VARIABLE and pos and isinstance(pos[0], ast.Name) and not any(k.arg == "requires_grad" for k in call.keywords) and len(pos) < 2:
+                    scope.plain.add(pos[0].id)
                 if q and pos:
                     first = pos[0]
                     if q == api.VARIABLE or q.startswith("torch.nn.functional.") or (
@@ -206,53 +212,108 @@ class Inference:
 
     # -- fixpoint ----------------------------------------------------------------------------------
     def _round(self) -> bool:
-        new_facts: Dict[Tuple[int, str], Kind] = {}
-        for scope in [self.s.root, *self.s.ordered]:
-            for call, name in scope.evidence_calls:
-                k = self.kind(call.func, scope)
-                if isinstance(k, Module) and is_tensor(k.returns) and k.cls is None:
-                    scope.evidence.add(name)
-            for name, bindings in scope.bindings.items():
-                kind: Kind = BOTTOM
-                for b in bindings:
-                    k = self.binding_kind(b, scope, name)
-                    if k is UNKNOWN and name in scope.evidence:
-                        k = Tensor()
-                    kind = join(kind, k)
-                new_facts[(id(scope), name)] = kind
-        new_attrs: Dict[Tuple[str, str], Kind] = {}
-        for cname, info in self.s.classes.items():
-            for attr, entries in info.attrs.items():
-                kind = BOTTOM
-                for b, scope in entries:
-                    kind = join(kind, self.binding_kind(b, scope, None))
-                new_attrs[(cname, attr)] = kind
-        new_returns: Dict[int, Kind] = {}
-        for scope in self.s.ordered:
-            if scope.kind != "function":
-                continue
-            kind = BOTTOM if scope.returns else Simple.PYVAL
+        """One round of demand-driven evaluation: a fact needed before it is computed in this
+        round is computed on the spot (a cycle falls back to the previous round's value), so
+        chains of definitions settle in a round or two."""
+        self._cur: Dict[object, Kind] = {}
+        self._busy: Set[object] = set()
+        try:
+            for scope in [self.s.root, *self.s.ordered]:
+                for call, name in scope.evidence_calls:
+                    k = self.kind(call.func, scope)
+                    if isinstance(k, Module) and is_tensor(k.returns) and k.cls is None:
+                        scope.evidence.add(name)
+                for name in scope.bindings:
+                    self._name_fact(scope, name)
+                if scope.kind == "function":
+                    self._return_fact(scope)
+            for cname, info in self.s.classes.items():
+                for attr in info.attrs:
+                    self._attr_fact(cname, attr)
+            new_facts = {k[1:]: v for k, v in self._cur.items() if k[0] == "n"}
+            new_attrs = {k[1:]: v for k, v in self._cur.items() if k[0] == "a"}
+            new_returns = {k[1]: v for k, v in self._cur.items() if k[0] == "r"}
+        finally:
+            self._cur = None  # type: ignore[assignment]
+        changed = new_facts != self.facts or new_attrs != self.attr_facts or new_returns != self.return_facts
+        self.facts, self.attr_facts, self.return_facts = new_facts, new_attrs, new_returns  # type: ignore[assignment]
+        return changed
+
+    def _demand(self, key, previous: Kind, compute) -> Kind:
+        cur = getattr(self, "_cur", None)
+        if cur is None:
+            return previous
+        if key in cur:
+            return cur[key]
+        if key in self._busy:
+            return previous
+        self._busy.add(key)
+        try:
+            value = compute()
+        finally:
+            self._busy.discard(key)
+        cur[key] = value
+        return value
+
+    def _name_fact(self, scope: Scope, name: str) -> Kind:
+        def compute() -> Kind:
+            kind: Kind = BOTTOM
+            for b in scope.bindings.get(name, ()):
+                k = self.binding_kind(b, scope, name)
+                if k is UNKNOWN and name in scope.plain:
+                    k = Tensor(grad=Grad.NO, legacy=Legacy.TENSOR)
+                elif k is UNKNOWN and name in scope.evidence:
+                    k = Tensor()
+                kind = join(kind, k)
+            if name in scope.grad_names:
+                kind = kind.with_(grad=Grad.PARAM) if isinstance(kind, Tensor) else Tensor(grad=Grad.PARAM)
+            return kind
+
+        return self._demand(("n", id(scope), name), self.facts.get((id(scope), name), BOTTOM), compute)
+
+    def _attr_fact(self, cls: str, attr: str) -> Optional[Kind]:
+        info = self.s.classes.get(cls)
+        if info is None or attr not in info.attrs:
+            return self.attr_facts.get((cls, attr))
+
+        def compute() -> Kind:
+            kind: Kind = BOTTOM
+            for b, scope in info.attrs[attr]:
+                kind = join(kind, self.binding_kind(b, scope, None))
+            return kind
+
+        return self._demand(("a", cls, attr), self.attr_facts.get((cls, attr), BOTTOM), compute)
+
+    def _return_fact(self, scope: Scope) -> Kind:
+        def compute() -> Kind:
+            if scope.has_yield:
+                return UNKNOWN
+            kind: Kind = BOTTOM if scope.returns else Simple.PYVAL
             for r in scope.returns:
                 kind = join(kind, self.kind(r, scope))
-            if scope.has_yield:
-                kind = UNKNOWN
-            new_returns[id(scope)] = kind
-        changed = new_facts != self.facts or new_attrs != self.attr_facts or new_returns != self.return_facts
-        self.facts, self.attr_facts, self.return_facts = new_facts, new_attrs, new_returns
-        return changed
+            return kind
+
+        return self._demand(("r", id(scope)), self.return_facts.get(id(scope), BOTTOM), compute)
 
     def binding_kind(self, b: Binding, scope: Scope, name: Optional[str]) -> Kind:
         how = b.how
         if how == "const":
-            return {"pyval": PYVAL, "unknown": UNKNOWN}.get(b.kind, UNKNOWN) if isinstance(b.kind, str) else (b.kind or UNKNOWN)
+            return {"pyval": PYVAL, "unknown": UNKNOWN}.get(b.kind, UNKNOWN) if isinstance(b.kind, str) else UNKNOWN
         if how == "param":
             if id(b) in self.module_params:
                 return Module()
-            if name is not None and scope.kind == "function" and scope.parent is self.s.root:
-                index = scope.params.index(name) if name in scope.params else -1
-                k = self.r.param_kind(scope.name, index) if index >= 0 else None
+            if name is not None and scope.kind == "function" and name in scope.params:
+                index = scope.params.index(name)
+                k = None
+                if scope.parent is self.s.root:
+                    k = self.r.param_kind(scope.name, index)
+                elif scope.parent is not None and scope.parent.kind == "class" and scope.parent.parent is self.s.root and scope.self_name and index > 0:
+                    k = self.r.param_kind(f"{scope.parent.name}.{scope.name}", index - 1)
                 if k is not None:
                     return k
+            default = b.kind
+            if isinstance(default, ast.Constant) and isinstance(default.value, (int, float)) and not isinstance(default.value, bool):
+                return PYNUM  # no call site says otherwise: a number, as its default
             return UNKNOWN
         if how == "value":
             return self.kind(b.node, scope)
@@ -314,6 +375,9 @@ class Inference:
 
     # -- lookups -------------------------------------------------------------------------------------
     def lookup(self, name: str, scope: Scope) -> Kind:
+        env = self.env
+        if env and name in env and scope is self.env_scope:
+            return env[name]
         first = True
         current: Optional[Scope] = scope
         while current is not None:
@@ -323,7 +387,7 @@ class Inference:
                     first = False
                     continue
                 if name in current.bindings:
-                    return self.facts.get((id(current), name), BOTTOM)
+                    return self._name_fact(current, name)
             first = False
             current = current.parent
         return UNKNOWN
@@ -342,7 +406,7 @@ class Inference:
         seen: Set[str] = set()
         while cls and cls not in seen:
             seen.add(cls)
-            k = self.attr_facts.get((cls, attr))
+            k = self._attr_fact(cls, attr)
             if k is not None:
                 return k if k is not BOTTOM else UNKNOWN
             info = self.s.classes.get(cls)
@@ -371,7 +435,7 @@ class Inference:
         scope = self.method_scope(cls, "forward")
         if scope is None:
             return UNKNOWN
-        return self.return_facts.get(id(scope), BOTTOM)
+        return self._return_fact(scope)
 
     # -- expressions ---------------------------------------------------------------------------------
     def kind(self, expr: ast.AST, scope: Scope) -> Kind:
@@ -440,9 +504,13 @@ class Inference:
             if any(isinstance(op, (ast.In, ast.NotIn, ast.Is, ast.IsNot)) for op in expr.ops):
                 return PYVAL
             ks = [self._kind(expr.left, scope)] + [self._kind(c, scope) for c in expr.comparators]
+            if BOTTOM in ks:
+                return BOTTOM
             ts = [k for k in ks if isinstance(k, Tensor)]
             if ts:
-                rank = frozenset().union(*(t.rank for t in ts))
+                rank = ts[0].rank
+                for t in ts[1:]:
+                    rank = broadcast_rank(rank, t.rank)
                 legacy = ts[0].legacy if all(t.legacy is ts[0].legacy for t in ts) else Legacy.UNKNOWN
                 return Tensor(rank, Grad.NO, legacy, DType.BOOL)
             return PYVAL if all(k in (PYNUM, PYVAL) for k in ks) else UNKNOWN
@@ -472,15 +540,17 @@ class Inference:
             return UNKNOWN
         ka = a if ta else None
         kb = b if tb else None
-        ranks = [t.rank for t in (ka, kb) if t is not None]
-        rank = frozenset().union(*ranks)
-        if ka is not None and kb is not None and 2 in ka.rank | kb.rank and not (ka.rank & {0} and kb.rank & {0}):
-            rank = rank - {0} or rank  # broadcasting with a non-scalar never gives a scalar
+        if ka is not None and kb is not None:
+            rank = broadcast_rank(ka.rank, kb.rank)
+        else:
+            rank = (ka or kb).rank  # type: ignore[union-attr]
         tensors = [t for t in (ka, kb) if t is not None]
         grad = max(t.grad for t in tensors)
         if grad is Grad.PARAM:
             grad = Grad.MAY
         legacies = {t.legacy for t in tensors}
+        if len(legacies) == 2 and Legacy.NUMBER in legacies:
+            legacies.discard(Legacy.NUMBER)  # a 0.3 number combined with a tensor gives a tensor
         legacy = legacies.pop() if len(legacies) == 1 else Legacy.UNKNOWN
         dtypes = {t.dtype for t in tensors}
         if DType.FLOAT in dtypes:
@@ -543,7 +613,10 @@ class Inference:
         index = expr.slice
         if isinstance(base, Tensor):
             if _int_const(index) is not None:
-                return base.with_(rank=_rank_drop(base.rank))
+                rank = _rank_drop(base.rank)
+                if base.legacy is Legacy.TENSOR and base.rank == VECTOR_RANK:
+                    return base.with_(rank=rank, legacy=Legacy.NUMBER)
+                return base.with_(rank=rank)
             if isinstance(index, ast.Slice):
                 return base
             k = self._kind(index, scope)
@@ -598,7 +671,7 @@ class Inference:
                     return Simple.MODULES
                 if isinstance(recv.cls, str):
                     m = self.method_scope(recv.cls, method)
-                    return self.return_facts.get(id(m), BOTTOM) if m is not None else UNKNOWN
+                    return self._return_fact(m) if m is not None else UNKNOWN
                 ext = self.r.method_external(recv, method)
                 return ext if ext is not None else UNKNOWN
             if isinstance(recv, Instance):
@@ -615,7 +688,7 @@ class Inference:
                 if cls is not None:
                     m = self.method_scope(cls, method)
                     if m is not None:
-                        return self.return_facts.get(id(m), BOTTOM)
+                        return self._return_fact(m)
             fk = self._kind(func, scope)
         if fk is BOTTOM:
             return BOTTOM
@@ -624,7 +697,7 @@ class Inference:
                 return self._builtin(fk.qualified[9:], call, scope)
             return self._torch_call(fk.qualified, call, scope)
         if isinstance(fk, Module):
-            return fk.returns
+            return self._module_result(fk, call, scope)
         if fk is Simple.LOSS_FN:
             return self._loss_result(call, 3)
         if isinstance(fk, ClassRef) and fk.ref.module == "":
@@ -636,12 +709,24 @@ class Inference:
         if isinstance(fk, FunctionRef) and fk.ref.module == "":
             target = self._local_function(fk.ref.qualname)
             if target is not None:
-                return self.return_facts.get(id(target), BOTTOM)
+                return self._return_fact(target)
             return UNKNOWN
         if isinstance(fk, (ClassRef, FunctionRef, Module, Instance)):
             ext = self.r.call_external(fk, call, [])
             return ext if ext is not None else UNKNOWN
         return UNKNOWN
+
+    def _module_result(self, module: Module, call: ast.Call, scope: Scope) -> Kind:
+        returns = module.returns
+        if module.rank_shift is not None and isinstance(returns, Tensor):
+            pos = _pos(call)
+            first = self._kind(pos[0], scope) if pos else UNKNOWN
+            if first is BOTTOM:
+                return BOTTOM
+            if isinstance(first, Tensor):
+                # within what the module can return (a Linear never returns a 0-dim tensor)
+                return returns.with_(rank=(shift_rank(first.rank, module.rank_shift) & returns.rank) or returns.rank)
+        return returns
 
     def _local_function(self, qualname: str) -> Optional[Scope]:
         key = tuple(qualname.split("."))
@@ -683,6 +768,8 @@ class Inference:
         pos = _pos(call)
         if q == api.VARIABLE:
             k = self._kind(pos[0], scope) if pos else None
+            if k is BOTTOM:
+                return BOTTOM
             rank = k.rank if isinstance(k, Tensor) else ANY_RANK
             dtype = k.dtype if isinstance(k, Tensor) else DType.UNKNOWN
             rg = _kw(call, "requires_grad")
@@ -698,9 +785,15 @@ class Inference:
             if any(k.arg and k.arg.startswith("return_") for k in call.keywords):
                 return UNKNOWN
             first = self._kind(pos[0], scope) if pos else UNKNOWN
+            if first is BOTTOM:
+                return BOTTOM
             legacy = first.legacy if isinstance(first, Tensor) else Legacy.UNKNOWN
             rank = first.rank if isinstance(first, Tensor) and q.rsplit(".", 1)[1] in _RANK_KEEPING_F else ANY_RANK
-            return Tensor(rank, Grad.MAY, legacy, DType.FLOAT)
+            others = [self._kind(a, scope) for a in pos[1:]] + [self._kind(k.value, scope) for k in call.keywords if k.arg]
+            grad = Grad.NO if isinstance(first, Tensor) and first.grad is Grad.NO and all(
+                o in (PYNUM, PYVAL) or (isinstance(o, Tensor) and o.grad is Grad.NO) for o in others
+            ) else Grad.MAY
+            return Tensor(rank, grad, legacy, DType.FLOAT)
         if q.startswith("torch.nn.init."):
             return Tensor(grad=Grad.PARAM, legacy=Legacy.VARIABLE, dtype=DType.FLOAT)
         if q in api.DATALOADERS:
@@ -725,7 +818,7 @@ class Inference:
         if q in api.RNN_MODULES or q in api.CONTAINER_MODULES:
             return Module(None, UNKNOWN)
         if q in api.RNN_CELLS:
-            return Module(None, UNKNOWN if q.endswith("LSTMCell") else var)
+            return Module(None, UNKNOWN if q.endswith("LSTMCell") else var, rank_shift=None if q.endswith("LSTMCell") else 0)
         if q in api.WRAPPER_MODULES:
             inner = self._kind(pos[0], scope) if pos else UNKNOWN
             return inner if isinstance(inner, Module) else Module(None, UNKNOWN)
@@ -733,11 +826,41 @@ class Inference:
             if reduction_keeps_scalar(call, 1 if q not in _WEIGHTED_LOSSES else 2):
                 return Module(None, Tensor(SCALAR_RANK, Grad.MAY, Legacy.VARIABLE, DType.FLOAT), loss=True)
             return Module(None, Tensor(ANY_RANK, Grad.MAY, Legacy.VARIABLE, DType.FLOAT), loss=True)
-        if q in ("torch.nn.Sequential", "torch.nn.Module"):
-            return Module(None, Tensor(legacy=Legacy.VARIABLE) if q.endswith("Sequential") else UNKNOWN)
-        if q in ("torch.nn.Embedding", "torch.nn.EmbeddingBag"):
-            return Module(None, var)
+        if q == "torch.nn.Sequential":
+            return self._sequential(call, scope)
+        if q == "torch.nn.Module":
+            return Module(None, UNKNOWN)
+        name = q.rsplit(".", 1)[1]
+        if name == "Embedding":
+            return Module(None, var, rank_shift=1)
+        fixed = _FIXED_RANK_MODULES.get(name)
+        if fixed is not None:
+            return Module(None, var.with_(rank=exact_rank(fixed)))
+        if name in _RANK_KEEPING_MODULES:
+            return Module(None, var, rank_shift=0)
         return Module(None, var)
+
+    def _sequential(self, call: ast.Call, scope: Scope) -> Module:
+        """``nn.Sequential(a, b, ...)``: the rank through its layers when every layer says."""
+        shift: Optional[int] = 0
+        fixed: Optional[int] = None
+        for a in _pos(call):
+            k = self._kind(a, scope)
+            if not isinstance(k, Module) or not isinstance(k.returns, Tensor):
+                return Module(None, Tensor(legacy=Legacy.VARIABLE))
+            if k.rank_shift is not None:
+                if fixed is not None:
+                    fixed = min(fixed + k.rank_shift, 5)
+                elif shift is not None:
+                    shift += k.rank_shift
+            elif len(k.returns.rank) == 1:
+                fixed, shift = next(iter(k.returns.rank)), None
+            else:
+                return Module(None, Tensor(legacy=Legacy.VARIABLE))
+        var = Tensor(POS_RANK, Grad.MAY, Legacy.VARIABLE, DType.FLOAT)
+        if fixed is not None:
+            return Module(None, var.with_(rank=exact_rank(fixed)))
+        return Module(None, var, rank_shift=shift)
 
     def _factory(self, q: str, call: ast.Call, scope: Scope) -> Tensor:
         pos = _pos(call)
@@ -757,25 +880,40 @@ class Inference:
         if q in ("torch.arange", "torch.range", "torch.linspace", "torch.logspace", "torch.randperm"):
             rank = VECTOR_RANK
         elif q == "torch.eye":
-            rank = frozenset({2})
+            rank = exact_rank(2)
         elif q.endswith("_like"):
             first = self._kind(pos[0], scope) if pos else UNKNOWN
             rank = first.rank if isinstance(first, Tensor) else ANY_RANK
-        elif pos and all(_int_const(a) is not None for a in pos) and q not in ("torch.tensor", "torch.from_numpy"):
-            n = len(pos) - (2 if q == "torch.randint" and len(pos) >= 2 else 0)
-            rank = frozenset({min(n, 2)}) if n > 0 else ANY_RANK
-            if q == "torch.randint":
-                rank = ANY_RANK
-        elif q in ("torch.full",) and pos and isinstance(pos[0], ast.Tuple):
-            rank = frozenset({min(len(pos[0].elts), 2)})
+        elif q == "torch.randint":
+            size = pos[-1] if pos else None
+            rank = exact_rank(len(size.elts)) if isinstance(size, (ast.Tuple, ast.List)) else ANY_RANK
+        elif q not in ("torch.tensor", "torch.from_numpy", "torch.full") and self._sizes(pos, scope) is not None:
+            n = self._sizes(pos, scope)
+            rank = exact_rank(n) if n else ANY_RANK  # type: ignore[arg-type]
+        elif q in ("torch.full",) and pos and isinstance(pos[0], (ast.Tuple, ast.List)):
+            rank = exact_rank(len(pos[0].elts))
         else:
             rank = ANY_RANK
-        return Tensor(rank, grad, Legacy.TENSOR, dtype)
+        # a factory made to require grad is a leaf Variable in 0.3 terms
+        return Tensor(rank, grad, Legacy.VARIABLE if grad is Grad.PARAM else Legacy.TENSOR, dtype)
+
+    def _sizes(self, pos: List[ast.expr], scope: Scope) -> Optional[int]:
+        """How many dimensions a size argument list gives (``2, 3``, ``(2, 3)``, ``n, -1``), or None."""
+        if len(pos) == 1 and isinstance(pos[0], (ast.Tuple, ast.List)):
+            elts = pos[0].elts
+            return len(elts) if not any(isinstance(e, ast.Starred) for e in elts) else None
+        if not pos:
+            return None
+        if all(_int_const(a) is not None or self._kind(a, scope) is PYNUM for a in pos):
+            return len(pos)
+        return None
 
     def _torch_function(self, fn: str, call: ast.Call, scope: Scope) -> Kind:
         pos = _pos(call)
         dims = len(pos) > 1 or any(k.arg in ("dim", "axis") for k in call.keywords)
         first = self._kind(pos[0], scope) if pos else UNKNOWN
+        if first is BOTTOM:
+            return BOTTOM
         legacy = first.legacy if isinstance(first, Tensor) else Legacy.UNKNOWN
         grad = first.grad if isinstance(first, Tensor) else Grad.MAY
         if grad is Grad.PARAM:
@@ -793,20 +931,23 @@ class Inference:
         if fn in api.REDUCTIONS and len(pos) == 1 and not dims and not any(isinstance(a, ast.Starred) for a in call.args):
             if isinstance(first, Tensor) or fn in ("sum", "mean"):
                 dtype = first.dtype if isinstance(first, Tensor) and fn not in ("mean", "norm", "std", "var") else DType.FLOAT if fn in ("mean", "norm", "std", "var") else DType.UNKNOWN
-                return Tensor(SCALAR_RANK, grad, legacy, dtype)
+                return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
         if fn in ("eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf"):
             return Tensor(first.rank if isinstance(first, Tensor) else ANY_RANK, Grad.NO, legacy, DType.BOOL)
         if fn in ("argmax", "argmin", "nonzero"):
             return Tensor(ANY_RANK, Grad.NO, legacy, DType.INT)
         if fn in ("cat", "stack") and pos:
             k = self._kind(pos[0], scope)
+            if k is BOTTOM or (isinstance(k, Sequence_) and k.item is BOTTOM):
+                return BOTTOM
             item: Optional[Kind] = k.item if isinstance(k, Sequence_) else None
             if isinstance(k, Tuple_) and k.items:
                 item = k.items[0]
                 for i in k.items[1:]:
                     item = join(item, i)
             if isinstance(item, Tensor):
-                return Tensor(POS_RANK if fn == "cat" else frozenset({1, 2}), item.grad if item.grad is not Grad.PARAM else Grad.MAY, item.legacy, item.dtype)
+                rank = item.rank if fn == "cat" else shift_rank(item.rank, 1)
+                return Tensor(rank, item.grad if item.grad is not Grad.PARAM else Grad.MAY, item.legacy, item.dtype)
             return Tensor()
         if fn in api.TORCH_TENSOR_FUNCTIONS:
             rank = first.rank if isinstance(first, Tensor) and fn in _RANK_KEEPING_F else ANY_RANK
@@ -818,7 +959,9 @@ class Inference:
         if method in api.NONTENSOR_METHODS:
             if method == "numpy":
                 return NOTTENSOR
-            if method in ("item", "dim", "ndimension", "numel", "nelement", "get_device", "element_size", "data_ptr", "storage_offset"):
+            if method in ("item", "dim", "ndimension", "numel", "nelement", "get_device", "element_size", "data_ptr", "storage_offset") or (
+                method in ("size", "stride") and call.args
+            ):
                 return PYNUM
             return PYVAL
         if method == "type" and not call.args:
@@ -830,15 +973,20 @@ class Inference:
         legacy = recv.legacy
         if method in ("chunk", "split", "unbind"):
             return Sequence_(recv.with_(grad=grad))
+        if any(self._kind(a, scope) is BOTTOM for a in pos):
+            return BOTTOM
         if method in api.COMPARISON_METHODS:
             return Tensor(recv.rank, Grad.NO, legacy, DType.BOOL)
         if method in api.INDEX_METHODS:
-            return Tensor(ANY_RANK if method != "nonzero" else frozenset({2}), Grad.NO, legacy, DType.INT)
+            if method == "nonzero":
+                return Tensor(exact_rank(2), Grad.NO, legacy, DType.INT)
+            has_dim = bool(pos) or any(k.arg == "dim" for k in call.keywords)
+            return Tensor(_rank_drop(recv.rank) if has_dim and _kw(call, "keepdim") is None else (SCALAR_RANK if not has_dim else recv.rank), Grad.NO, legacy, DType.INT)
         if method in api.TUPLE_REDUCTIONS and method not in ("max", "min", "median"):
             return Tuple_((recv.with_(grad=grad, rank=ANY_RANK), Tensor(ANY_RANK, Grad.NO, legacy, DType.INT)))
         if method in ("max", "min", "median"):
             if not call.args and not call.keywords:
-                return Tensor(SCALAR_RANK, grad, legacy, recv.dtype)
+                return Tensor(SCALAR_RANK, grad, _reduced(legacy), recv.dtype)
             if len(pos) == 1 and not _is_number(pos[0]) and not call.keywords:
                 other = self._kind(pos[0], scope)
                 return recv.with_(grad=grad) if isinstance(other, Tensor) else UNKNOWN
@@ -846,15 +994,15 @@ class Inference:
             rank = recv.rank if keep is not None and not (isinstance(keep.value, ast.Constant) and keep.value.value is False) else _rank_drop(recv.rank)
             return Tuple_((Tensor(rank, grad, legacy, recv.dtype), Tensor(rank, Grad.NO, legacy, DType.INT)))
         if method in api.REDUCTIONS:
-            dtype = DType.FLOAT if method in ("mean", "norm", "std", "var") else recv.dtype
+            dtype = DType.FLOAT if method in ("mean", "norm", "std", "var") else DType.INT if recv.dtype is DType.BOOL and method == "sum" else recv.dtype
             if not call.args and not call.keywords:
-                return Tensor(SCALAR_RANK, grad, legacy, dtype)
+                return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
             if method in ("norm", "dist") and len(call.args) + len(call.keywords) == 1 and (
                 _is_number(pos[0]) if pos else call.keywords[0].arg == "p"
             ):
-                return Tensor(SCALAR_RANK, grad, legacy, dtype)
+                return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
             if method == "dot":
-                return Tensor(SCALAR_RANK, grad, legacy, dtype)
+                return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
             if dims:
                 keep = _kw(call, "keepdim")
                 rank = recv.rank if keep is not None else _rank_drop(recv.rank)
@@ -868,12 +1016,19 @@ class Inference:
             return recv.with_(grad=grad, dtype=DType.FLOAT)
         if method == "bool":
             return recv.with_(grad=Grad.NO, dtype=DType.BOOL)
-        if method in ("view", "reshape") and pos and all(_int_const(a) is not None for a in pos) and len(pos) > 0:
-            n = len(pos)
-            return recv.with_(grad=grad, rank=frozenset({min(n, 2)}))
-        if method in ("view", "reshape", "expand", "repeat", "permute", "unsqueeze", "squeeze", "flatten", "t", "transpose"):
-            if method in ("unsqueeze", "t", "transpose", "permute", "expand", "repeat"):
-                return recv.with_(grad=grad, rank=frozenset(r for r in (1, 2) if r >= 1) if method != "unsqueeze" else frozenset({1, 2}))
+        if method in ("view", "reshape", "expand", "repeat") and self._sizes(pos, scope):
+            return recv.with_(grad=grad, rank=exact_rank(self._sizes(pos, scope)))  # type: ignore[arg-type]
+        if method in ("t", "transpose", "permute", "contiguous"):
+            return recv.with_(grad=grad)
+        if method == "unsqueeze":
+            return recv.with_(grad=grad, rank=shift_rank(recv.rank, 1))
+        if method == "flatten" and not call.args:
+            return recv.with_(grad=grad, rank=VECTOR_RANK)
+        if method in ("view", "reshape", "expand", "repeat", "permute", "squeeze", "flatten", "view_as", "expand_as", "reshape_as"):
+            if method in ("view_as", "expand_as", "reshape_as") and pos:
+                other = self._kind(pos[0], scope)
+                if isinstance(other, Tensor):
+                    return recv.with_(grad=grad, rank=other.rank)
             return recv.with_(grad=grad, rank=ANY_RANK)
         if method in ("new", "new_zeros", "new_ones", "new_empty", "new_full", "new_tensor"):
             return recv.with_(grad=Grad.NO, rank=ANY_RANK, legacy=recv.legacy)
@@ -885,8 +1040,14 @@ class Inference:
                    for a in call.args):
                 return recv.with_(grad=grad)
             # a tensor argument may broadcast the result to a higher rank (and carry grad)
-            return recv.with_(grad=Grad.MAY, rank=POS_RANK if 0 not in recv.rank else ANY_RANK)
-        if method in ("mm", "matmul", "bmm", "mv"):
+            rank = recv.rank
+            for a in call.args:
+                k = self._kind(a, scope)
+                rank = broadcast_rank(rank, k.rank) if isinstance(k, Tensor) else rank
+            return recv.with_(grad=Grad.MAY, rank=rank)
+        if method in ("mm", "bmm", "mv"):
+            return Tensor({"mm": exact_rank(2), "bmm": exact_rank(3), "mv": VECTOR_RANK}[method], Grad.MAY, legacy, recv.dtype)
+        if method == "matmul":
             return Tensor(POS_RANK, Grad.MAY, legacy, recv.dtype)
         if method in ("gather", "index_select", "masked_select", "masked_fill", "index", "narrow", "select", "clamp"):
             return recv.with_(grad=grad, rank=ANY_RANK)
@@ -896,8 +1057,23 @@ class Inference:
 _RANK_KEEPING_F = frozenset(
     "relu relu_ sigmoid tanh dropout leaky_relu elu selu softplus softmax log_softmax softmin "
     "hardtanh relu6 gelu silu threshold normalize abs exp log sqrt neg clamp pow mul add sub sign "
-    "floor ceil round reciprocal".split()
+    "floor ceil round reciprocal max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d "
+    "adaptive_avg_pool1d adaptive_avg_pool2d adaptive_max_pool1d adaptive_max_pool2d conv1d conv2d conv3d "
+    "conv_transpose1d conv_transpose2d linear pad interpolate upsample batch_norm layer_norm instance_norm "
+    "local_response_norm dropout2d dropout3d alpha_dropout hardtanh logsigmoid softsign tanhshrink".split()
 )
+# modules whose output rank is their input's; modules with a fixed (batched) output rank
+_RANK_KEEPING_MODULES = frozenset(
+    "Linear Bilinear Dropout Dropout2d Dropout3d AlphaDropout ReLU ReLU6 LeakyReLU PReLU ELU SELU CELU GELU SiLU "
+    "Sigmoid Tanh Hardtanh Softplus Softsign Threshold LogSigmoid Tanhshrink Softshrink Hardshrink "
+    "BatchNorm1d BatchNorm2d BatchNorm3d InstanceNorm1d InstanceNorm2d InstanceNorm3d LayerNorm GroupNorm "
+    "LocalResponseNorm Identity ZeroPad2d ConstantPad2d ReflectionPad2d ReplicationPad2d".split()
+)
+_FIXED_RANK_MODULES = {
+    **{n: 3 for n in "Conv1d ConvTranspose1d MaxPool1d AvgPool1d AdaptiveAvgPool1d AdaptiveMaxPool1d".split()},
+    **{n: 4 for n in "Conv2d ConvTranspose2d MaxPool2d AvgPool2d AdaptiveAvgPool2d AdaptiveMaxPool2d Upsample UpsamplingNearest2d UpsamplingBilinear2d PixelShuffle".split()},
+    **{n: 5 for n in "Conv3d ConvTranspose3d MaxPool3d AvgPool3d AdaptiveAvgPool3d AdaptiveMaxPool3d".split()},
+}
 _WEIGHTED_LOSSES = frozenset({"torch.nn.CrossEntropyLoss", "torch.nn.NLLLoss", "torch.nn.NLLLoss2d", "torch.nn.BCELoss", "torch.nn.BCEWithLogitsLoss", "torch.nn.MultiLabelSoftMarginLoss"})
 _INT_DTYPES = frozenset("torch.long torch.int64 torch.int torch.int32 torch.int16 torch.short torch.int8".split())
 _FLOAT_DTYPES = frozenset("torch.float torch.float32 torch.double torch.float64 torch.half torch.float16 torch.bfloat16".split())

@@ -3,14 +3,17 @@
 A kind is an immutable, hashable value. ``join`` is the least upper bound used when a name has
 several bindings. The important kind is ``Tensor``, a product of four small lattices:
 
-* ``rank``: the set of possible ranks *today* (``0``, ``1``, ``2`` meaning ">= 2"). A reduction
-  is 0-dim today; in 0.3 it had shape ``(1,)`` (``loss.data[0]`` gave a Python number).
+* ``rank``: the set of possible ranks *today* (``0`` ... ``RANK_TOP``, the top meaning "that many or
+  more"). A reduction is 0-dim today; in 0.3 it had shape ``(1,)`` (``loss.data[0]`` gave a
+  Python number).
 * ``grad``: may the value require grad in the migrated program? ``NO`` (factories, ``.data``,
   ``.detach()``, DataLoader batches, integer tensors), ``MAY`` (module outputs, arithmetic on
   those), ``PARAM`` (may be an ``nn.Parameter``: a leaf that requires grad).
 * ``legacy``: what the value was in PyTorch 0.3: a plain ``TENSOR`` or a ``VARIABLE`` (0.3
   could not mix them: a reduction of a plain tensor returned a Python number, ``.data`` of a
-  Variable was a plain tensor, a module call returned a Variable).
+  Variable was a plain tensor, a module call returned a Variable), or a ``NUMBER``: a Python
+  number in 0.3 that is a 0-dim tensor today (a full reduction of a plain tensor, an element of
+  a plain vector).
 * ``dtype``: ``FLOAT``, ``INT`` (integer), ``BOOL`` (a comparison result: uint8 in 0.3, bool
   today), ``BYTE`` (a real uint8 tensor), or unknown.
 
@@ -35,6 +38,7 @@ class Grad(enum.IntEnum):
 class Legacy(enum.Enum):
     TENSOR = "tensor"
     VARIABLE = "variable"
+    NUMBER = "number"  # a Python number in 0.3 (a reduction or an element of a plain tensor)
     UNKNOWN = "unknown"
 
 
@@ -46,11 +50,32 @@ class DType(enum.Enum):
     UNKNOWN = "unknown"
 
 
-Rank = FrozenSet[int]  # subsets of {0, 1, 2}; 2 means rank >= 2
-ANY_RANK: Rank = frozenset({0, 1, 2})
+Rank = FrozenSet[int]  # subsets of {0, ..., RANK_TOP}; RANK_TOP means "that many or more"
+RANK_TOP = 5
+ANY_RANK: Rank = frozenset(range(RANK_TOP + 1))
 SCALAR_RANK: Rank = frozenset({0})
 VECTOR_RANK: Rank = frozenset({1})
-POS_RANK: Rank = frozenset({1, 2})
+POS_RANK: Rank = frozenset(range(1, RANK_TOP + 1))
+MULTI_RANK: Rank = frozenset(range(2, RANK_TOP + 1))  # a matrix or more (indexing gives a tensor)
+
+
+def exact_rank(n: int) -> Rank:
+    return frozenset({min(max(n, 0), RANK_TOP)})
+
+
+def shift_rank(rank: Rank, by: int) -> Rank:
+    """Ranks after adding ``by`` dimensions (negative: removing; removing from 0-dim is an error)."""
+    out = set()
+    for r in rank:
+        if r == RANK_TOP and by < 0:
+            out.update({RANK_TOP + by, RANK_TOP})
+        elif r + by >= 0:
+            out.add(min(r + by, RANK_TOP))
+    return frozenset(out) or ANY_RANK
+
+
+def broadcast_rank(a: Rank, b: Rank) -> Rank:
+    return frozenset(max(x, y) for x in a for y in b)
 
 
 @dataclass(frozen=True)
@@ -108,6 +133,9 @@ class Module:
     cls: Optional[Union[Ref, str]] = None
     returns: "Kind" = Simple.UNKNOWN
     loss: bool = False
+    # a tensor module whose output rank follows its input's: the input rank plus this (``nn.Linear``
+    # 0, ``nn.Embedding`` 1); None: ``returns`` says it all
+    rank_shift: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -193,11 +221,17 @@ def join(a: Kind, b: Kind) -> Kind:
             a.rank | b.rank, max(a.grad, b.grad), _join_legacy(a.legacy, b.legacy), _join_dtype(a.dtype, b.dtype)
         )
     if isinstance(a, Module) and isinstance(b, Module):
-        return Module(a.cls if a.cls == b.cls else None, join(a.returns, b.returns), a.loss and b.loss)
+        return Module(a.cls if a.cls == b.cls else None, join(a.returns, b.returns), a.loss and b.loss,
+                      a.rank_shift if a.rank_shift == b.rank_shift else None)
     if isinstance(a, Tuple_) and isinstance(b, Tuple_) and len(a.items) == len(b.items):
         return Tuple_(tuple(join(x, y) for x, y in zip(a.items, b.items)))
     if isinstance(a, Sequence_) and isinstance(b, Sequence_):
         return Sequence_(join(a.item, b.item))
+    if isinstance(a, TorchRef) and isinstance(b, TorchRef):
+        # `Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor`: one constructor
+        ca, cb = (q.qualified.replace("torch.cuda.", "torch.") for q in (a, b))
+        if ca == cb and ca.endswith("Tensor"):
+            return TorchRef(ca)
     return UNKNOWN
 
 
@@ -222,7 +256,7 @@ def no_grad(kind: Tensor) -> Tensor:
 def describe(kind: Kind) -> str:
     """A short human description (for notes and tests)."""
     if isinstance(kind, Tensor):
-        ranks = "/".join("0" if r == 0 else "1" if r == 1 else ">=2" for r in sorted(kind.rank))
+        ranks = "/".join(f">={r}" if r == RANK_TOP else str(r) for r in sorted(kind.rank))
         return f"tensor(rank {ranks}, grad {kind.grad.name.lower()}, 0.3 {kind.legacy.value}, {kind.dtype.value})"
     if isinstance(kind, Simple):
         return kind.value

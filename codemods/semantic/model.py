@@ -184,6 +184,68 @@ class SemanticModel:
             return UNKNOWN
         return self.inference.kind(self.convert(expr), scope or self.scope)
 
+    def kind_here(self, expr: cst.CSTNode) -> Kind:
+        """The kind of ``expr`` at the traversal's position, following the straight-line
+        assignments before it in its function (``x = conv(x); x = fc(x.view(n, -1))`` makes ``x``
+        2-D here, where the name's kind over the whole function is only "some tensor")."""
+        if self.broken:
+            return UNKNOWN
+        scope = self.scope
+        env = self._straight_line_env(scope)
+        inf = self.inference
+        saved = inf.env, inf.env_scope
+        inf.env, inf.env_scope = env, scope
+        try:
+            return inf.kind(self.convert(expr), scope)
+        finally:
+            inf.env, inf.env_scope = saved
+
+    def tensor_here(self, expr: cst.CSTNode) -> Optional[Tensor]:
+        k = self.kind_here(expr)
+        return k if isinstance(k, Tensor) else None
+
+    def _straight_line_env(self, scope: Scope) -> dict:
+        """Kinds of the names assigned by the simple statements that certainly ran before the
+        current statement, in its function: the statements before it in its block and in every
+        enclosing block (a name assigned anywhere in an enclosing loop, or in a compound statement
+        on the way, is left out: its value there is not certain)."""
+        parents = self.ctx.parents
+        env: dict = {}
+        blocks = []  # (block body, index of the statement on the path), outermost first
+        for i, node in enumerate(parents):
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                blocks = []
+            if isinstance(node, (cst.IndentedBlock, cst.Module)) and i + 1 < len(parents):
+                child = parents[i + 1]
+                body = list(node.body)
+                if child in body:
+                    blocks.append((body, body.index(child)))
+        uncertain: set = set()
+        for node in parents:
+            if isinstance(node, (cst.For, cst.While)):
+                uncertain |= _assigned_names(node)
+        inf = self.inference
+        for body, index in blocks:
+            for stmt in body[:index]:
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                            name = small.targets[0].target.value
+                            saved = inf.env, inf.env_scope
+                            inf.env, inf.env_scope = env, scope
+                            try:
+                                value = inf.kind(self.convert(small.value), scope)
+                            finally:
+                                inf.env, inf.env_scope = saved
+                            env = {**env, name: value}
+                        else:
+                            for name in _assigned_names(small):
+                                env.pop(name, None)
+                else:
+                    for name in _assigned_names(stmt):
+                        env.pop(name, None)
+        return {k: v for k, v in env.items() if k not in uncertain}
+
     def tensor(self, expr: cst.CSTNode, scope: Optional[Scope] = None) -> Optional[Tensor]:
         k = self.kind(expr, scope)
         return k if isinstance(k, Tensor) else None
@@ -201,3 +263,48 @@ class SemanticModel:
             first = False
             current = current.parent
         return []
+
+
+def _assigned_names(node: cst.CSTNode) -> set:
+    """Names a statement (or any statement inside it) may bind."""
+    names: set = set()
+
+    class Collect(cst.CSTVisitor):
+        def visit_AssignTarget(self, n):
+            names.update(_target_names(n.target))
+
+        def visit_AugAssign(self, n):
+            names.update(_target_names(n.target))
+
+        def visit_AnnAssign(self, n):
+            names.update(_target_names(n.target))
+
+        def visit_For(self, n):
+            names.update(_target_names(n.target))
+
+        def visit_WithItem(self, n):
+            if n.asname is not None:
+                names.update(_target_names(n.asname.name))
+
+        def visit_NamedExpr(self, n):
+            names.update(_target_names(n.target))
+
+        def visit_FunctionDef(self, n):
+            names.add(n.name.value)
+            return False
+
+        def visit_ClassDef(self, n):
+            names.add(n.name.value)
+            return False
+
+        def visit_Global(self, n):
+            names.update(a.name.value for a in n.names)
+
+    node.visit(Collect())
+    return names
+
+
+def _target_names(t: cst.CSTNode) -> List[str]:
+    from ..cstutil import target_names
+
+    return target_names(t)

@@ -42,7 +42,11 @@ class Scope:
     node: ast.AST
     bindings: Dict[str, List[Binding]] = field(default_factory=dict)
     evidence: Set[str] = field(default_factory=set)
+    # names passed as the data of ``Variable(...)``: a working 0.3 program passed plain tensors
+    plain: Set[str] = field(default_factory=set)
     inplace: Set[str] = field(default_factory=set)
+    # names given ``.requires_grad = ...`` or ``.requires_grad_()``: they may require grad
+    grad_names: Set[str] = field(default_factory=set)
     globals: Set[str] = field(default_factory=set)
     class_name: Optional[str] = None  # for methods: the enclosing class
     self_name: Optional[str] = None  # for methods: the first parameter
@@ -192,8 +196,11 @@ class _Collector(ast.NodeVisitor):
         scope = self._push(node.name, "function", node)
         params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
         scope.params = [p.arg for p in params]
+        positional = [*args.posonlyargs, *args.args]
+        defaults = dict(zip([p.arg for p in positional[len(positional) - len(args.defaults):]], args.defaults))
+        defaults.update({p.arg: d for p, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
         for p in params:
-            scope.bind(p.arg, Binding("param", p))
+            scope.bind(p.arg, Binding("param", p, inner=None, kind=defaults.get(p.arg)))
         for p in (args.vararg, args.kwarg):
             if p is not None:
                 scope.bind(p.arg, Binding("const", p, kind="pyval"))
@@ -259,6 +266,8 @@ class _Collector(ast.NodeVisitor):
                 self._bind_target(el, Binding("item", binding.node, i, len(target.elts), binding))
         elif isinstance(target, ast.Attribute):
             scope = self.scope
+            if target.attr == "requires_grad" and isinstance(target.value, ast.Name):
+                scope.grad_names.add(target.value.id)
             if scope.class_name and isinstance(target.value, ast.Name) and target.value.id == scope.self_name:
                 info = self.classes.get(scope.class_name)
                 if info is not None:
@@ -361,6 +370,8 @@ class _Collector(ast.NodeVisitor):
                 recv = recv.value
             while isinstance(recv, ast.Subscript):
                 recv = recv.value
+            if method == "requires_grad_" and isinstance(func.value, ast.Name):
+                scope.grad_names.add(func.value.id)
             if method.endswith("_") and not method.endswith("__") and method != "requires_grad_":
                 name = dotted(recv)
                 if name:

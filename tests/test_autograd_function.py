@@ -1,0 +1,333 @@
+"""TU046 executed under torch 2.13: old-style autograd Functions (which raise today) converted to
+static ones, compared bitwise with a hand-written modern Function, and gradchecked."""
+import textwrap
+import warnings
+
+import pytest
+
+from torchupgrade.codemods import migrate
+
+torch = pytest.importorskip("torch")
+import torch.nn as nn  # noqa: E402
+from torch.autograd import Function  # noqa: E402
+
+LEGACY = '''
+import torch
+import torch.nn as nn
+from torch.autograd import Function
+
+
+class _ScaledCrop(Function):
+    """Crops size columns at a per-row offset and scales them (a toy RoI pooling)."""
+
+    def __init__(self, size, scale=1.0):
+        super(_ScaledCrop, self).__init__()
+        self.size = size
+        self.scale = scale
+
+    def forward(self, features, offsets):
+        self.save_for_backward(offsets)
+        self.input_shape = features.size()
+        n = self.size
+        out = features.new(features.size(0), n).zero_()
+        for i in range(features.size(0)):
+            o = int(offsets[i])
+            out[i] = features[i, o:o + n] * self.scale
+        return out
+
+    def backward(self, grad_output):
+        offsets, = self.saved_tensors
+        grad = grad_output.new(*self.input_shape).zero_()
+        n = self.size
+        for i in range(grad_output.size(0)):
+            o = int(offsets[i])
+            grad[i, o:o + n] = grad_output[i] * self.scale
+        return grad if self.needs_input_grad[0] else None, None
+
+
+class _Square(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x * x
+
+    def backward(self, g):
+        x, = self.saved_tensors
+        return 2 * x * g
+
+
+class Head(nn.Module):
+    def __init__(self, size, scale):
+        super(Head, self).__init__()
+        self.crop = _ScaledCrop(size, scale=scale)  # stored, called twice per forward
+        self.lin = nn.Linear(size, 2)
+
+    def forward(self, x, offsets):
+        return self.lin(self.crop(x, offsets)) + self.lin(self.crop(x * 2, offsets))
+
+
+def crop_once(x, offsets):
+    return _ScaledCrop(3)(x, offsets) + _Square()(x[:, :3])
+'''
+
+
+class ModernCrop(Function):
+    """The same operation written by hand as a modern Function (the reference)."""
+
+    @staticmethod
+    def forward(ctx, size, scale, features, offsets):
+        ctx.save_for_backward(offsets)
+        ctx.size, ctx.scale, ctx.shape = size, scale, features.size()
+        out = features.new_zeros(features.size(0), size)
+        for i in range(features.size(0)):
+            o = int(offsets[i])
+            out[i] = features[i, o:o + size] * scale
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        offsets, = ctx.saved_tensors
+        grad = grad_output.new_zeros(ctx.shape)
+        for i in range(grad_output.size(0)):
+            o = int(offsets[i])
+            grad[i, o:o + ctx.size] = grad_output[i] * ctx.scale
+        return None, None, (grad if ctx.needs_input_grad[2] else None), None
+
+
+class ModernSquare(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return 2 * x * g
+
+
+def load(src):
+    ns = {"__name__": "migrated"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exec(compile(src, "<migrated>", "exec"), ns)
+    return ns
+
+
+@pytest.fixture(scope="module")
+def converted():
+    r = migrate(LEGACY, select=["TU046"])
+    assert r.failure is None and r.changed
+    assert migrate(r.new_source, select=["TU046"]).new_source == r.new_source
+    assert not r.notes, r.notes
+    return r.new_source
+
+
+def test_legacy_function_raises_today():
+    ns = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(LEGACY, ns)
+        with pytest.raises(RuntimeError, match="Legacy autograd function with non-static forward method"):
+            ns["crop_once"](torch.randn(2, 5), torch.tensor([0, 2]))
+
+
+def test_converted_source(converted):
+    assert "def forward(ctx, size, scale, features, offsets):" in converted
+    assert "return None, None, grad if ctx.needs_input_grad[2] else None, None" in converted
+    assert "self.crop = functools.partial(_ScaledCrop.apply, size, scale)" in converted
+    assert "_ScaledCrop.apply(3, 1.0, x, offsets) + _Square.apply(x[:, :3])" in converted
+
+
+def test_direct_calls_match_a_modern_function_bitwise(converted):
+    ns = load(converted)
+    x = torch.randn(3, 6, requires_grad=True)
+    offsets = torch.tensor([0, 3, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ns["crop_once"](x, offsets)
+        out.pow(2).sum().backward()
+    x_ref = x.detach().clone().requires_grad_()
+    ref = ModernCrop.apply(3, 1.0, x_ref, offsets) + ModernSquare.apply(x_ref[:, :3])
+    ref.pow(2).sum().backward()
+    assert torch.equal(out, ref) and torch.equal(x.grad, x_ref.grad)
+
+
+def test_stored_instance_reused_in_a_module_matches_bitwise(converted):
+    ns = load(converted)
+    x = torch.randn(4, 7, requires_grad=True)
+    offsets = torch.tensor([0, 1, 4, 2])
+    torch.manual_seed(0)
+    head = ns["Head"](3, 0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = head(x, offsets)
+        out.sum().backward()
+    assert [name for name, _ in head.named_modules()] == ["", "lin"]  # the partial is no sub-module
+
+    torch.manual_seed(0)
+    lin = nn.Linear(3, 2)
+    x_ref = x.detach().clone().requires_grad_()
+    ref = lin(ModernCrop.apply(3, 0.25, x_ref, offsets)) + lin(ModernCrop.apply(3, 0.25, x_ref * 2, offsets))
+    ref.sum().backward()
+    assert torch.equal(out, ref)
+    assert torch.equal(x.grad, x_ref.grad)
+    assert torch.equal(head.lin.weight.grad, lin.weight.grad)
+
+
+def test_gradcheck_on_double(converted):
+    ns = load(converted)
+    crop, square = ns["_ScaledCrop"], ns["_Square"]
+    offsets = torch.tensor([1, 0, 2])
+    x = torch.randn(3, 6, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: crop.apply(3, 0.5, t, offsets), (x,))
+    assert torch.autograd.gradcheck(square.apply, (x,))
+
+
+def test_needs_input_grad_shifted_past_the_constructor_arguments(converted):
+    ns = load(converted)
+    x = torch.randn(2, 5)  # no grad: forward runs, backward is never asked for x
+    w = torch.randn(2, 3, requires_grad=True)
+    out = (ns["_ScaledCrop"].apply(3, 1.0, x, torch.tensor([0, 1])) * w).sum()
+    out.backward()
+    assert torch.equal(w.grad, ModernCrop.apply(3, 1.0, x, torch.tensor([0, 1])))
+
+
+def test_varargs_forward_and_tuple_valued_return():
+    src = textwrap.dedent('''
+    import torch
+    from torch.autograd import Function
+
+    class _Mix(Function):
+        def __init__(self, alpha):
+            self.alpha = alpha
+
+        def forward(self, *inputs):
+            self.n = len(inputs)
+            return sum(inputs) * self.alpha
+
+        def backward(self, g):
+            grads = tuple(g * self.alpha for _ in range(self.n))
+            return grads
+
+    def mix(a, b, c):
+        return _Mix(0.5)(a, b, c)
+    ''')
+    r = migrate(src, select=["TU046"])
+    assert "return (None, *grads)" in r.new_source
+    ns = load(r.new_source)
+    a, b, c = (torch.randn(3, requires_grad=True) for _ in range(3))
+    ns["mix"](a, b, c).sum().backward()
+    for t in (a, b, c):
+        assert torch.equal(t.grad, torch.full((3,), 0.5))
+
+
+HEAD = "import torch\nfrom torch.autograd import Function\n"
+SIMPLE = """
+class _F(Function):
+    def forward(self, x):
+        return x.clone()
+    def backward(self, g):
+        return g
+"""
+LEFT = {
+    "state set by a previous backward": ("""
+class _F(Function):
+    def forward(self, x):
+        return x * self.last
+    def backward(self, g):
+        self.last = g
+        return g
+y = _F()(x)
+""", "keeps state across calls"),
+    "self passed along": ("""
+class _F(Function):
+    def forward(self, x):
+        return helper(self, x)
+    def backward(self, g):
+        return g
+y = _F()(x)
+""", "other than as self.attribute"),
+    "instances in a list": (SIMPLE + "fns = [_F(), _F()]\n", "used in a way the rule does not follow"),
+    "isinstance": (SIMPLE + "ok = isinstance(f, _F)\n", "used other than by constructing and calling it"),
+    "keyword call of a stored instance": ("""
+class _F(Function):
+    def forward(self, x, y):
+        return x + y
+    def backward(self, g):
+        return g, g
+f = _F()
+z = f(x, y=y)
+""", "keyword arguments"),
+    "omitted non-literal default": ("""
+class _F(Function):
+    def __init__(self, k=DEFAULT_K):
+        self.k = k
+    def forward(self, x):
+        return x * self.k
+    def backward(self, g):
+        return g * self.k
+z = _F()(x)
+""", "default is not a literal"),
+    "random state made in the constructor": ("""
+class _F(Function):
+    def __init__(self, n):
+        self.noise = torch.randn(n)
+    def forward(self, x):
+        return x + self.noise
+    def backward(self, g):
+        return g
+z = _F(3)(x)
+""", "does more than store values"),
+    "a constructor parameter would shadow a global": ("""
+class _F(Function):
+    def __init__(self, scale):
+        self.scale = scale
+    def forward(self, x):
+        return x * scale
+    def backward(self, g):
+        return g
+z = _F(3)(x)
+""", "would shadow"),
+    "keyword arguments reordered around calls": ("""
+class _F(Function):
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+    def forward(self, x):
+        return x * self.a + self.b
+    def backward(self, g):
+        return g * self.a
+z = _F(b=f(), a=g())(x)
+""", "evaluation order would change"),
+}
+
+
+@pytest.mark.parametrize("title", LEFT)
+def test_what_cannot_be_converted_exactly_is_left_with_a_note(title):
+    body, why = LEFT[title]
+    r = migrate(HEAD + body, select=["TU046"])
+    assert not r.changed
+    assert any(n.key == "not-converted" for n in r.notes)
+    assert any(why in n.message for n in r.notes), [n.message for n in r.notes]
+
+
+def test_class_attributes_and_static_helpers_through_the_class():
+    src = HEAD + """
+class _F(Function):
+    SCALE = 2.0
+    @staticmethod
+    def helper(x):
+        return x * 2
+    def forward(self, x):
+        return self.helper(x) * self.SCALE
+    def backward(self, g):
+        return g * 2 * self.SCALE
+def f(x):
+    return _F()(x)
+"""
+    r = migrate(src, select=["TU046"])
+    assert "return _F.helper(x) * _F.SCALE" in r.new_source and "return _F.apply(x)" in r.new_source
+    ns = load(r.new_source)
+    x = torch.randn(3, requires_grad=True)
+    ns["f"](x).sum().backward()
+    assert torch.equal(x.grad, torch.full((3,), 4.0))
