@@ -116,7 +116,7 @@ class DataRule(TreeRule):
         return self.imports.imports_torch or bool(self.imports.star_modules)
 
     def tensor(self, expr: cst.CSTNode) -> Optional[Tensor]:
-        return self.ctx.analysis.tensor(expr)
+        return self.ctx.analysis.tensor_here(expr)
 
     def is_tensor(self, expr: cst.CSTNode) -> bool:
         return self.tensor(expr) is not None
