@@ -321,8 +321,8 @@ FIXED_RANK_MODULES = {
     **{n: 5 for n in "Conv3d ConvTranspose3d MaxPool3d AvgPool3d AdaptiveAvgPool3d AdaptiveMaxPool3d".split()},
 }
 WEIGHTED_LOSSES = frozenset({"torch.nn.CrossEntropyLoss", "torch.nn.NLLLoss", "torch.nn.NLLLoss2d", "torch.nn.BCELoss", "torch.nn.BCEWithLogitsLoss", "torch.nn.MultiLabelSoftMarginLoss"})
-INT_DTYPES = frozenset("torch.long torch.int64 torch.int torch.int32 torch.int16 torch.short torch.int8".split())
-FLOAT_DTYPES = frozenset("torch.float torch.float32 torch.double torch.float64 torch.half torch.float16 torch.bfloat16".split())
+QUALIFIED_INT_DTYPES = frozenset("torch.long torch.int64 torch.int torch.int32 torch.int16 torch.short torch.int8".split())
+QUALIFIED_FLOAT_DTYPES = frozenset("torch.float torch.float32 torch.double torch.float64 torch.half torch.float16 torch.bfloat16".split())
 
 
 # -- where a `.data` value flows (the .data rules, TU020-TU023) ------------------------------------

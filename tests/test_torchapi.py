@@ -102,10 +102,18 @@ def test_module_rank_tables():
 
 
 def test_dtype_names():
-    for q in api.INT_DTYPES:
+    for q in api.QUALIFIED_INT_DTYPES:
         assert not resolve(q).is_floating_point, q
-    for q in api.FLOAT_DTYPES:
+    for q in api.QUALIFIED_FLOAT_DTYPES:
         assert resolve(q).is_floating_point, q
+
+
+def test_each_fact_is_defined_once():
+    import ast
+
+    tree = ast.parse(inspect.getsource(api))
+    names = [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
 
 
 def test_removed_linear_algebra_is_gone():

@@ -876,7 +876,7 @@ class Inference:
         d = _kw(call, "dtype")
         if d is not None:
             dq = self._qualified(d.value) or ""
-            dtype = DType.INT if dq in api.INT_DTYPES else DType.FLOAT if dq in api.FLOAT_DTYPES else DType.BOOL if dq == "torch.bool" else DType.BYTE if dq == "torch.uint8" else DType.UNKNOWN
+            dtype = DType.INT if dq in api.QUALIFIED_INT_DTYPES else DType.FLOAT if dq in api.QUALIFIED_FLOAT_DTYPES else DType.BOOL if dq == "torch.bool" else DType.BYTE if dq == "torch.uint8" else DType.UNKNOWN
         if q in ("torch.arange", "torch.range", "torch.linspace", "torch.logspace", "torch.randperm"):
             rank = VECTOR_RANK
         elif q == "torch.eye":
