@@ -383,6 +383,44 @@ def check(ctx, **kw):
     sys.exit(_run("check", ctx, **kw))
 
 
+@cli.command(epilog=EXIT_HELP)
+@common_options
+@click.option("--force", is_flag=True, help="Also rewrite read-only files (keeping their mode).")
+def review(ctx, paths, select, ignore, unsafe, jobs, exclude, config_file, report, report_format, no_color, quiet, force):
+    """Go through the changes one by one (y/n/a/d/q/e/?) and write the accepted ones.
+
+    Each change is shown as a coloured hunk with its rule code, message and fix class; a
+    rejected change leaves its statement byte-identical (the rest of the file still migrates
+    consistently). Each file is written atomically once its changes are answered. Needs a
+    terminal: use `diff` to preview and `apply` to write everything without asking.
+    """
+    from . import review as review_mod
+
+    review_mod.require_terminal()
+    settings = Run("review", ctx, paths, select, ignore, unsafe, jobs, exclude, config_file)
+    if "-" in paths:
+        raise click.UsageError("review cannot read standard input (it is the terminal that answers); give files or directories")
+    reporter = Reporter(no_color=_no_color(ctx, no_color), quiet=quiet)
+    collector = Collector("review", settings.option_summary())
+    files = settings.files(paths, reporter)
+    try:
+        written, with_changes = review_mod.review(settings, files, reporter.out_color, collector, force=force)
+    except KeyboardInterrupt as exc:
+        reporter.info("")
+        reporter._err(f"interrupted by {getattr(exc, 'name', 'SIGINT')}: {_count_files(collector)} written; no file is half-written", "bold red")
+        _write_report(collector, report, report_format)
+        _flush_and_exit(getattr(exc, "exit_code", 130))
+    failed = sum(1 for f in collector.files if f.status == FAILED)
+    reporter._err(f"{len(files)} file{'s' if len(files) != 1 else ''} scanned, {with_changes} with changes, {written} written, {failed} failed", "bold")
+    _write_report(collector, report, report_format)
+    sys.exit(1 if failed else 0)
+
+
+def _count_files(collector: Collector) -> str:
+    n = sum(1 for f in collector.files if f.status == CHANGED)
+    return f"{n} file{'s' if n != 1 else ''}"
+
+
 @cli.command()
 @click.option("--no-color", is_flag=True, help="Plain output even on a terminal.")
 @click.pass_context

@@ -98,15 +98,23 @@ def _process(args):
     return process_file(*args)
 
 
-def run(paths: Sequence[Path], options: Options, jobs: int, options_for: Optional[Callable[[Path], Options]] = None) -> Iterator[Result]:
+def run(
+    paths: Sequence[Path],
+    options: Options,
+    jobs: int,
+    options_for: Optional[Callable[[Path], Options]] = None,
+    project: Optional[ProjectIndex] = None,
+) -> Iterator[Result]:
     """Yield one Result per path, in order. Uses ``jobs`` worker processes when it pays off.
 
     Workers ignore Ctrl-C and exit when this process dies; when the consumer stops early (an
     interrupt, an error), closing this generator kills them at once instead of waiting for the
-    work already queued."""
+    work already queued. ``options_for(path)``: the options of one file (per-file ignores);
+    ``project``: an index already built for these paths (else built here)."""
     global _PROJECT
     work = [(str(p), options_for(p) if options_for else options) for p in paths]
-    project = build_project(paths) if options.project and work else None
+    if project is None:
+        project = build_project(paths) if options.project and work else None
     if jobs <= 1 or len(work) < 4:
         raise_recursion_limit()
         _PROJECT = project
