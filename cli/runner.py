@@ -57,35 +57,37 @@ def migrate_path(data: bytes, path: str, options: Options, project: Optional[Pro
 
     kw = dict(select=options.select, ignore=options.ignore, unsafe=options.unsafe, project=project, **extra)
     result = migrate_file(data, path, **kw)
-    if options.strict_suppressions and not result.failure and (result.suppressions or result.skipped):
-        full = migrate_file(data, path, **{**kw, "honor_suppressions": False})
-        result.unused_suppressions = unused_suppressions(result, full)  # type: ignore[attr-defined]
+    if options.strict_suppressions and not result.failure:
+        result.unused_suppressions = unused_suppressions(result, data, path, kw)  # type: ignore[attr-defined]
     return result
 
 
-def unused_suppressions(result: Result, full: Result) -> List[Suppression]:
-    """Suppressions of ``result`` with no edit or note of ``full`` (the file migrated without its
-    suppressions) on the statement lines they suppress. ``# torchupgrade: skip-file`` is
-    unused (reported as a Suppression on line 0) when ``full`` has no edit and no note."""
-    from .hunks import _statement_spans, text_of
+def unused_suppressions(result: Result, data: bytes, path: str, kw: dict) -> List[Suppression]:
+    """The file's suppression comments with no edit or note on the statement lines they
+    suppress when the file is migrated without them (``honor_suppressions=False``).
+    ``# torchupgrade: skip-file`` is unused (a Suppression on line 0) when that migration has no
+    edit and no note."""
+    from torchupgrade.codemods import find_suppressions
 
-    if result.skipped:
-        return [] if (full.edits or full.notes or full.failure) else [Suppression(0, None)]
+    from .hunks import _statement_spans, text_of
+    from .notebook import NotebookError, is_notebook, migrate_file, script_of
+
+    try:
+        text = script_of(data, path)[0] if is_notebook(path) else text_of(data)
+        skip, suppressions = find_suppressions(text)
+    except (NotebookError, ValueError):
+        return []
+    if not skip and not suppressions:
+        return []
+    full = migrate_file(data, path, **{**kw, "honor_suppressions": False})
     if full.failure:
         return []
-    text = text_of(result.source)
-    script = getattr(result, "pieces", None)
-    if script is not None:  # a notebook: the statements of the joined script
-        from .notebook import script_of
-
-        try:
-            text = script_of(result.source)[0]  # type: ignore[arg-type]
-        except Exception:
-            return []
-    spans = _statement_spans(text)
     found = list(full.edits) + list(full.notes)
+    if skip:
+        return [] if found else [Suppression(0, None)]
+    spans = _statement_spans(text)
     unused = []
-    for sup in result.suppressions:
+    for sup in suppressions:
         holding = [s for s in spans if s[0] <= sup.line <= s[1]]
         first, last = min(holding, key=lambda s: s[1] - s[0]) if holding else (sup.line, sup.line)
         used = any(d.line <= last and max(d.line, d.end_line) >= first and (sup.codes is None or d.rule in sup.codes) for d in found)
