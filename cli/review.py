@@ -114,8 +114,10 @@ class Reviewer:
             try:
                 answer = click.prompt(click.style(question, fg="blue", bold=True) if self.color else question,
                                       default="", show_default=False, prompt_suffix=" ")
-            except click.Abort:
-                raise Quit() from None
+            except click.Abort as exc:
+                if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C (click turns it into Abort)
+                    raise exc.__context__ from None
+                raise Quit() from None  # end of input
             answer = answer.strip().lower()[:1]
             if answer in ("y", "n", "a", "d", "q", "e", "?"):
                 return answer
