@@ -180,12 +180,14 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
     verb = {"diff": "would change", "check": "would change", "apply": "changed"}[command]
     cleaner = TempCleaner()
     show_progress = progress.wanted(len(files), quiet) and not (command == "diff" and fmt == "full" and sys.stdout.isatty())
-    bar = progress.Progress(reporter.progress_console_for_bar(), len(files)) if show_progress else progress.NoProgress()
+    bar: progress.NoProgress = progress.NoProgress()
     streamed: list = []
     all_diags: list = []
     failures: list = []
     results = run(files, options, settings.jobs, settings.options_for)
     try:
+        if show_progress:
+            bar = progress.Progress(reporter.progress_console_for_bar(), len(files))  # type: ignore[assignment]
         for result in results:
             bar.advance(result.path)
             if command == "apply" and mirror is None:
