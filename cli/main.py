@@ -143,7 +143,7 @@ class Run:
         empty: list = []
         files = list(discover(paths, self.exclude, empty, rooted=self.rooted))
         for directory in empty:
-            reporter.warning(f"no Python files or notebooks found in {directory}")
+            reporter.warning(f"no Python files found in {directory} (nor notebooks)")
         return files
 
 
