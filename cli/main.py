@@ -28,7 +28,8 @@ EXIT_HELP = """
 Exit codes:
   0  nothing to do, or everything applied cleanly
   1  `check` found files that would change, or some file could not be processed
-  2  usage error (bad option, unknown rule code, missing path, not a Python file)
+  2  usage error (bad option, unknown rule code, missing path, not a Python file,
+     bad configuration, --out-dir inside the input, review without a terminal)
   130  interrupted (Ctrl-C; 143 for SIGTERM): files already written stay written
 """
 
