@@ -17,6 +17,7 @@ from typing import List, Optional, Sequence, Tuple
 from torchupgrade.codemods import Edit, Note, Result
 from torchupgrade.codemods.source import decode
 
+_ASYNC_KWARG = re.compile(r"\basync(\s*=(?!=))")
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
@@ -83,7 +84,12 @@ def _statement_spans(text: str) -> List[Tuple[int, int]]:
     """(first, last) line of every statement; a compound statement with a body: its header."""
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except SyntaxError:
+        try:  # `f(x, async=True)` (what TU030 repairs): the statements are where they are
+            tree = ast.parse(_ASYNC_KWARG.sub(r"_sync\1", text))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return []
+    except (ValueError, RecursionError, MemoryError):
         return []
     spans = []
     for node in ast.walk(tree):
@@ -138,7 +144,7 @@ def hunks_of(result: Result) -> List[Hunk]:
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
             if tag == "equal":
                 continue
-            regions.extend(_split(i1, i2, j1, j2, spans, new_spans))
+            regions.extend(_split(i1, i2, j1, j2, spans, new_spans, a, b))
         grown = []
         for i1, i2, j1, j2 in regions:
             if i2 > i1:
@@ -192,15 +198,56 @@ def _tiling(first: int, last: int, spans: Sequence[Tuple[int, int]]) -> Optional
     return out
 
 
-def _split(i1: int, i2: int, j1: int, j2: int, spans, new_spans) -> List[List[int]]:
-    """A changed stretch of several statements, split into one region per statement when the old
-    and the new side are the same number of whole statements."""
-    if i2 - i1 > 1 and j2 > j1:
-        old = _tiling(i1 + 1, i2, spans)
-        new = _tiling(j1 + 1, j2, new_spans)
-        if old and new and len(old) == len(new) and len(old) > 1:
-            return [[o[0] - 1, o[1], n[0] - 1, n[1]] for o, n in zip(old, new)]
-    return [[i1, i2, j1, j2]]
+def _split(i1: int, i2: int, j1: int, j2: int, spans, new_spans, a: Sequence[str] = (), b: Sequence[str] = ()) -> List[List[int]]:
+    """A changed stretch of several statements, split into one region per statement: paired one
+    to one when both sides are the same number of whole statements, else aligned by similarity
+    (a statement that disappears, such as an import dropped because it became unused, is a region
+    of its own)."""
+    if i2 - i1 < 1 or j2 - j1 < 1 or (i2 - i1 == 1 and j2 - j1 == 1):
+        return [[i1, i2, j1, j2]]
+    old = _tiling(i1 + 1, i2, spans)
+    new = _tiling(j1 + 1, j2, new_spans)
+    if not old or not new or (len(old) == 1 and len(new) == 1):
+        return [[i1, i2, j1, j2]]
+    if len(old) == len(new):
+        return [[o[0] - 1, o[1], n[0] - 1, n[1]] for o, n in zip(old, new)]
+    texts_old = ["".join(a[s - 1:e]) for s, e in old]
+    texts_new = ["".join(b[s - 1:e]) for s, e in new]
+    n, m = len(old), len(new)
+    sim = [[difflib.SequenceMatcher(None, texts_old[x], texts_new[y]).ratio() for y in range(m)] for x in range(n)]
+    score = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for x in range(1, n + 1):
+        for y in range(1, m + 1):
+            best = max(score[x - 1][y], score[x][y - 1])
+            if sim[x - 1][y - 1] > 0.4:
+                best = max(best, score[x - 1][y - 1] + sim[x - 1][y - 1])
+            score[x][y] = best
+    pairs = []
+    x, y = n, m
+    while x and y:
+        if sim[x - 1][y - 1] > 0.4 and score[x][y] == score[x - 1][y - 1] + sim[x - 1][y - 1]:
+            pairs.append((x - 1, y - 1))
+            x, y = x - 1, y - 1
+        elif score[x][y] == score[x - 1][y]:
+            x -= 1
+        else:
+            y -= 1
+    pairs.reverse()
+    if not pairs:
+        return [[i1, i2, j1, j2]]
+    regions = []
+    po, pn = 0, 0  # next unpaired old / new statement
+    for ox, ny in pairs + [(n, m)]:
+        new_pos = new[pn][0] - 1 if pn < m else j2
+        if po < ox:  # old statements with no counterpart: deleted
+            regions.append([old[po][0] - 1, old[ox - 1][1], new_pos, new_pos])
+        if pn < ny:  # new statements with no counterpart: inserted
+            at = old[ox][0] - 1 if ox < n else i2
+            regions.append([at, at, new[pn][0] - 1, new[ny - 1][1]])
+        if ox < n:
+            regions.append([old[ox][0] - 1, old[ox][1], new[ny][0] - 1, new[ny][1]])
+        po, pn = ox + 1, ny + 1
+    return sorted(regions)
 
 
 def _nearest(hunks: List[Hunk], lo: int, hi: int, touching_only: bool = False) -> Optional[Hunk]:

@@ -109,7 +109,7 @@ class Reviewer:
             self.console.print(rule.summary, markup=False, highlight=False)
             self.console.print(textwrap.dedent(rule.description).strip(), markup=False, highlight=False)
 
-    def ask(self, question: str) -> str:
+    def ask(self, question: str, allowed: str = "ynadqe?") -> str:
         while True:
             try:
                 answer = click.prompt(click.style(question, fg="blue", bold=True) if self.color else question,
@@ -119,7 +119,7 @@ class Reviewer:
                     raise exc.__context__ from None
                 raise Quit() from None  # end of input
             answer = answer.strip().lower()[:1]
-            if answer in ("y", "n", "a", "d", "q", "e", "?"):
+            if answer and answer in allowed:
                 return answer
             self.console.print(HELP, markup=False, highlight=False)
 
@@ -132,6 +132,7 @@ class Reviewer:
         decided: Dict[Tuple, bool] = {}
         edited: Dict[Tuple, str] = {}
         rejected_lines: Set[int] = set()
+        rejected: List[Hunk] = []
         rest: Optional[bool] = None  # a/d: the answer for the rest of the file
         quit_ = False
         current = result
@@ -175,6 +176,7 @@ class Reviewer:
             for h in hunks_of(current):
                 if h.edits and decided.get(h.key()) is False:
                     rejected_lines.update(h.engine_lines)
+                    rejected.append(h)
             current = self._resolve(result, options, rejected_lines)
             if current.failure:
                 self.console.print(Text(f"{result.path}: cannot honour the answers ({current.failure.message}); file left unchanged", style="bold red"))
@@ -184,6 +186,15 @@ class Reviewer:
         final = current
         if not final.changed:
             return None, quit_
+        kept_changing = _unhonoured(rejected, final)
+        if kept_changing:
+            for h in kept_changing:
+                why = ("without it the file does not parse (`async` is a keyword since Python 3.7)" if h.rules == ["TU030"]
+                       else f"{', '.join(h.rules)} change{'s' if len(h.rules) == 1 else ''} it together with other statements of the file")
+                self.console.print(Text(f"{label(final, h.segment.offset + h.old_start)}: cannot be left as it is: {why}", style="yellow"))
+            if self.ask(f"Write {final.path} with these changes anyway [y,n]?", "yn") != "y":
+                self.kept.append(final.path)
+                return None, quit_
         if edited:
             final = self._apply_edits(final, edited)
             if final is None:
@@ -242,6 +253,18 @@ class Reviewer:
         style = "yellow" if outcome.status == ALREADY else "bold red"
         self.console.print(Text(f"{result.path}: {outcome.message}", style=style))
         return False
+
+
+def _unhonoured(rejected: List[Hunk], final: Result) -> List[Hunk]:
+    """The rejected hunks whose original lines ``final`` still changes."""
+    changed = hunks_of(final)
+    out = []
+    for h in rejected:
+        for c in changed:
+            if c.segment.cell == h.segment.cell and c.old_start <= max(h.old_end, h.old_start) and max(c.old_end, c.old_start) >= h.old_start:
+                out.append(h)
+                break
+    return out
 
 
 def _name(code: str) -> str:

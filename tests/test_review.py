@@ -193,3 +193,57 @@ def test_review_lists_in_help():
         assert f"  {name} " in out
 
 
+
+
+def test_a_rejection_that_cannot_be_honoured_asks_before_writing(tmp_path):
+    src = "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.zeros(3))\ny = x.cuda(async=True)\n"
+    (tmp_path / "a.py").write_text(src)
+    child = spawn("a.py", cwd=tmp_path)
+    answer(child, "y", "n")  # TU030 cannot be rejected: the file would not parse
+    child.expect("a.py:4: cannot be left as it is: without it the file does not parse")
+    child.expect(r"Write a.py with these changes anyway \[y,n\]\?")
+    child.sendline("n")
+    assert finish(child) == (0, None)
+    assert (tmp_path / "a.py").read_text() == src
+    child = spawn("a.py", cwd=tmp_path)
+    answer(child, "y", "n")
+    child.expect(r"anyway \[y,n\]\?")
+    child.sendline("y")
+    child.expect("wrote a.py")
+    assert finish(child) == (0, None)
+    assert (tmp_path / "a.py").read_text() == "import torch\nx = torch.zeros(3)\ny = x.cuda(non_blocking=True)\n"
+
+
+def test_rejections_keep_statements_byte_identical_over_the_examples():
+    """Every hunk of the example scripts, rejected alone: its lines stay as they were (except the
+    ones `review` then reports and asks about) and the file still parses."""
+    import difflib
+    from pathlib import Path
+
+    from torchupgrade.cli.hunks import hunks_of, split_lines, text_of
+    from torchupgrade.cli.review import Reviewer, _unhonoured
+    from torchupgrade.cli.runner import Options, migrate_path
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    options = Options()
+    reviewer = Reviewer(lambda p: options, None, False)
+    checked = reported = 0
+    for path in sorted(examples.rglob("*.py")):
+        data = path.read_bytes()
+        result = migrate_path(data, str(path), options)
+        if result.failure or not result.changed:
+            continue
+        for hunk in [h for h in hunks_of(result) if h.edits]:
+            final = reviewer._resolve(result, options, set(hunk.engine_lines))
+            assert final.failure is None
+            ast.parse(text_of(final.new_source))
+            old, new = split_lines(text_of(data)), split_lines(text_of(final.new_source))
+            lo, hi = hunk.old_start - 1, hunk.old_start - 1 + len(hunk.old_lines)
+            ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+            touched = [op for op in ops if op[0] != "equal" and op[1] < hi and max(op[2], op[1] + 1) > lo]
+            if touched:
+                assert _unhonoured([hunk], final) == [hunk]  # review says so and asks
+                assert hunk.rules == ["TU030"], (path, hunk.old_start, hunk.rules)
+                reported += 1
+            checked += 1
+    assert checked >= 30 and reported <= 2
