@@ -247,3 +247,26 @@ def test_rejections_keep_statements_byte_identical_over_the_examples():
                 reported += 1
             checked += 1
     assert checked >= 30 and reported <= 2
+
+
+def test_hunks_are_grouped_per_statement():
+    from torchupgrade.cli.hunks import hunks_of
+    from torchupgrade.codemods import migrate
+
+    src = (
+        "import torch\n"
+        "from torch.autograd import Variable\n"
+        "from torch.nn.utils import clip_grad_norm\n"
+        "x = Variable(torch.zeros(3))\n"
+        "y = Variable(torch.ones(3),\n"
+        "             requires_grad=True)\n"
+        "clip_grad_norm(x, 1)\n"
+    )
+    hunks = hunks_of(migrate(src))
+    assert [(h.old_start, len(h.old_lines), len(h.new_lines), h.rules) for h in hunks] == [
+        (2, 1, 0, []),  # the import that becomes unused: a consequence, asked about by nobody
+        (3, 1, 1, ["TU031"]),
+        (4, 1, 1, ["TU001"]),
+        (5, 2, 1, ["TU001"]),  # a statement over two lines is one hunk
+        (7, 1, 1, ["TU031"]),
+    ]
