@@ -180,7 +180,9 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
     would_change = False
     verb = {"diff": "would change", "check": "would change", "apply": "changed"}[command]
     cleaner = TempCleaner()
-    show_progress = progress.wanted(len(files), quiet) and not (command == "diff" and fmt == "full" and sys.stdout.isatty())
+    # the bar draws on stderr; lines streamed to the same terminal on stdout would tear it
+    streams = command in ("diff", "check") and fmt in ("full", "github", "concise")
+    show_progress = progress.wanted(len(files), quiet) and not (streams and sys.stdout.isatty())
     bar: progress.NoProgress = progress.NoProgress()
     streamed: list = []
     all_diags: list = []

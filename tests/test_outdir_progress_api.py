@@ -75,12 +75,22 @@ def many(tmp_path, n=30):
 def test_progress_bar_on_a_terminal(tmp_path):
     many(tmp_path)
     cmd = command()
-    child = pexpect.spawn(cmd[0], [*cmd[1:], "check", "-j", "1", "."], cwd=str(tmp_path), env=env(NO_COLOR=None), encoding="utf-8", timeout=120)
+    child = pexpect.spawn(cmd[0], [*cmd[1:], "apply", "-j", "1", "."], cwd=str(tmp_path), env=env(NO_COLOR=None), encoding="utf-8", timeout=120)
     out = child.read()
     child.close()
-    assert child.exitstatus == 1
+    assert child.exitstatus == 0
     assert "torchupgrade" in out and "/30" in out and "0:00:0" in out  # files done / total, elapsed
-    assert "30 files scanned" in out
+    assert "30 files scanned, 30 changed" in out
+    # check streams "would change" lines to the terminal: no bar then; with stdout redirected, a bar
+    many(tmp_path)
+    child = pexpect.spawn("/bin/sh", ["-c", " ".join([*cmd, "check", "-j", "1", "."]) + " > out.txt"], cwd=str(tmp_path), env=env(), encoding="utf-8", timeout=120)
+    out = child.read()
+    child.close()
+    assert "/30" in out and (tmp_path / "out.txt").read_text().count("would change") == 30
+    child = pexpect.spawn(cmd[0], [*cmd[1:], "check", "-j", "1", "."], cwd=str(tmp_path), env=env(), encoding="utf-8", timeout=120)
+    out = child.read()
+    child.close()
+    assert "/30" not in out and out.count("would change: ") == 30
 
 
 def test_no_progress_when_piped_or_quiet(tmp_path):
