@@ -513,7 +513,19 @@ def main(argv=None) -> None:
     raise_recursion_limit()
     handle_signals()
     try:
-        cli.main(args=argv, prog_name="torchupgrade")
+        # not click's standalone mode, which turns Ctrl-C anywhere (during discovery, say) into
+        # "Aborted!" and exit code 1: an interrupt is exit code 130 (143 for SIGTERM) everywhere
+        code = cli.main(args=argv, prog_name="torchupgrade", standalone_mode=False)
+    except click.Abort as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            sys.stderr.write(f"interrupted by {getattr(cause, 'name', 'SIGINT')}\n")
+            _flush_and_exit(getattr(cause, "exit_code", 130))
+        sys.stderr.write("Aborted!\n")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:  # before or after the files were processed
         sys.stderr.write(f"interrupted by {getattr(exc, 'name', 'SIGINT')}\n")
         _flush_and_exit(getattr(exc, "exit_code", 130))
@@ -525,6 +537,7 @@ def main(argv=None) -> None:
         except (OSError, ValueError):
             pass
         _flush_and_exit(141)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
