@@ -104,11 +104,15 @@ def github_lines(diags: List[Dict[str, Any]], failures: List[Dict[str, Any]]) ->
     """GitHub Actions workflow commands: ``::warning file=...,line=...::message``."""
     lines = []
     for d in diags:
-        where = f" (cell {d['cell']})" if d["cell"] is not None else ""
         kind = "" if d["kind"] == "edit" else " note"
-        title = f"{d['rule']} {d['name']}{kind}{where}"
-        props = f"file={_gh_prop(d['path'])},line={d['line']},col={d['column']},endLine={d['end_line']},endColumn={d['end_column']},title={_gh_prop(title)}"
-        lines.append(f"::warning {props}::{_gh_data(d['message'])}")
+        title = f"{d['rule']} {d['name']}{kind}"
+        if d["cell"] is not None:  # lines of a cell are not lines of the .ipynb file: name them in the text
+            props = f"file={_gh_prop(d['path'])},title={_gh_prop(title)}"
+            message = f"cell {d['cell']}, line {d['line']}: {d['message']}"
+        else:
+            props = f"file={_gh_prop(d['path'])},line={d['line']},col={d['column']},endLine={d['end_line']},endColumn={d['end_column']},title={_gh_prop(title)}"
+            message = d["message"]
+        lines.append(f"::warning {props}::{_gh_data(message)}")
     for f in failures:
         lines.append(f"::error file={_gh_prop(f['path'])},line={max(1, f['line'])},title={_gh_prop('torchupgrade ' + f['kind'])}::{_gh_data(f['message'])}")
     return lines
@@ -146,17 +150,22 @@ def sarif_document(diags: List[Dict[str, Any]], failures: List[Dict[str, Any]]) 
     results = []
     for d in diags:
         region = {"startLine": d["line"], "startColumn": d["column"], "endLine": d["end_line"], "endColumn": d["end_column"]}
-        text = d["message"] + (f" (cell {d['cell']})" if d["cell"] is not None else "")
+        physical: Dict[str, Any] = {"artifactLocation": {"uri": _uri(d["path"])}}
+        if d["cell"] is None:
+            physical["region"] = region
+            text = d["message"]
+        else:  # lines of a cell are not lines of the .ipynb file
+            text = f"cell {d['cell']}, line {d['line']}: {d['message']}"
         res: Dict[str, Any] = {
             "ruleId": d["rule"],
             "ruleIndex": index[d["rule"]],
             "level": "warning" if d["kind"] == "edit" else "note",
             "message": {"text": text},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(d["path"])}, "region": region}}],
+            "locations": [{"physicalLocation": physical}],
             "properties": {"kind": d["kind"], "fixClass": d["fix_class"], "fixAvailable": d["fix_available"]},
         }
         if d["cell"] is not None:
-            res["properties"]["cell"] = d["cell"]
+            res["properties"].update(cell=d["cell"], cellLine=d["line"], cellColumn=d["column"])
         if d["fix"] is not None and d["cell"] is None:
             fix = d["fix"]
             res["fixes"] = [{

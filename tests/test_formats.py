@@ -147,3 +147,17 @@ def test_json_report_schema(tree):
     assert "clean.py" not in files
     r = tu("check", "--report", "report.txt", "--report-format", "json", ".", cwd=tree)
     assert json.loads((tree / "report.txt").read_text())["schema"] == "torchupgrade.report/1"
+
+
+def test_notebook_diagnostics_in_github_and_sarif(tmp_path):
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+              "source": ["import torch\n", "from torch.autograd import Variable\n", "x = Variable(torch.zeros(3))"]}]
+    (tmp_path / "nb.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, indent=1))
+    r = tu("check", "--output-format", "github", "nb.ipynb", cwd=tmp_path)
+    assert r.stdout.decode().splitlines() == ["::warning file=nb.ipynb,title=TU001 variable-wrapper::cell 1, line 3: Variable(t) -> t"]
+    r = tu("check", "--output-format", "sarif", "nb.ipynb", cwd=tmp_path)
+    log = json.loads(r.stdout)
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(log)
+    res = log["runs"][0]["results"][0]
+    assert "region" not in res["locations"][0]["physicalLocation"] and res["properties"]["cell"] == 1
+    assert res["message"]["text"] == "cell 1, line 3: Variable(t) -> t" and "fixes" not in res
