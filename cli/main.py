@@ -184,6 +184,7 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
     streams = command in ("diff", "check") and fmt in ("full", "github", "concise")
     show_progress = progress.wanted(len(files), quiet) and not (streams and sys.stdout.isatty())
     bar: progress.NoProgress = progress.NoProgress()
+    need_diagnostics = fmt != "full" or bool(report)  # (they cost a diff per changed file)
     streamed: list = []
     all_diags: list = []
     failures: list = []
@@ -207,7 +208,7 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
                 reporter.failure(result.path, sup.line, f"unused suppression `# torchupgrade: {what}`: nothing to suppress on this statement", label=where)
                 failures.append({**failure_dict(result, message=f"unused suppression ({what})", line=sup.line), "kind": "suppression"})
             changed = result.changed
-            diags = diagnostics(result)
+            diags = diagnostics(result) if need_diagnostics else []
             if fmt != "full":
                 shown = diags if changed else [d for d in diags if d["kind"] == "note"]
                 all_diags.extend(shown)
