@@ -410,7 +410,7 @@ def review(ctx, paths, select, ignore, unsafe, jobs, exclude, config_file, repor
     collector = Collector("review", settings.option_summary())
     files = settings.files(paths, reporter)
     try:
-        written, with_changes = review_mod.review(settings, files, reporter.out_color, collector, force=force)
+        written, with_changes = review_mod.review(settings, files, reporter.out_color, collector, force=force, quiet=quiet)
     except KeyboardInterrupt as exc:
         reporter.info("")
         reporter._err(f"interrupted by {getattr(exc, 'name', 'SIGINT')}: {_count_files(collector)} written; no file is half-written", "bold red")

@@ -58,7 +58,8 @@ class Quit(Exception):
 
 
 class Reviewer:
-    def __init__(self, options_for, project, color: bool, console: Optional[Console] = None):
+    def __init__(self, options_for, project, color: bool, console: Optional[Console] = None, quiet: bool = False):
+        self.quiet = quiet
         self.options_for = options_for
         self.project = project
         self.color = color
@@ -93,7 +94,7 @@ class Reviewer:
         for ln in after:
             body.append("  " + _show(ln), style="dim")
         self.console.print(body, end="")
-        for n in hunk.notes:
+        for n in () if self.quiet else hunk.notes:
             note = Text("  note ", style="yellow")
             note.append(f"{n.rule}: {n.message}")
             self.console.print(note)
@@ -279,12 +280,12 @@ def _show(line: str) -> str:
     return body + "\n"
 
 
-def review(settings, files, color: bool, collector=None, force: bool = False) -> Tuple[int, int]:
+def review(settings, files, color: bool, collector=None, force: bool = False, quiet: bool = False) -> Tuple[int, int]:
     """Run the review over ``files``; returns (files written, files with changes)."""
     from .report import CHANGED, FAILED, UNCHANGED
 
     project = build_project(files) if files else None
-    reviewer = Reviewer(settings.options_for, project, color)
+    reviewer = Reviewer(settings.options_for, project, color, quiet=quiet)
     with_changes = 0
     results = run(files, settings.options, settings.jobs, settings.options_for, project=project)
     try:
