@@ -270,3 +270,25 @@ def test_hunks_are_grouped_per_statement():
         (5, 2, 1, ["TU001"]),  # a statement over two lines is one hunk
         (7, 1, 1, ["TU031"]),
     ]
+
+
+def test_accepting_everything_writes_what_apply_writes(tmp_path):
+    """Over the multi-module example project (the project index matters there): `a` in every
+    file gives the bytes `apply` gives."""
+    import shutil
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "legacy_project"
+    shutil.copytree(example, tmp_path / "by_review")
+    shutil.copytree(example, tmp_path / "by_apply")
+    assert tu("apply", "by_apply", cwd=tmp_path).returncode == 0
+    child = spawn("by_review", cwd=tmp_path)
+    while True:
+        i = child.expect([PROMPT, pexpect.EOF])
+        if i == 1:
+            break
+        child.sendline("a")
+    child.close()
+    assert child.exitstatus == 0
+    for f in sorted((tmp_path / "by_apply").rglob("*.py")):
+        assert (tmp_path / "by_review" / f.relative_to(tmp_path / "by_apply")).read_bytes() == f.read_bytes(), f
