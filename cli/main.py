@@ -185,7 +185,6 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
     show_progress = progress.wanted(len(files), quiet) and not (streams and sys.stdout.isatty())
     bar: progress.NoProgress = progress.NoProgress()
     need_diagnostics = fmt != "full" or bool(report)  # (they cost a diff per changed file)
-    streamed: list = []
     all_diags: list = []
     failures: list = []
     results = run(files, options, settings.jobs, settings.options_for)
@@ -214,7 +213,6 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
                 all_diags.extend(shown)
                 if fmt in ("github", "concise"):
                     lines = (github_lines if fmt == "github" else concise_lines)(shown, [])
-                    streamed.extend(lines)
                     for line in lines:
                         reporter.line(line)
             if result.skipped:
