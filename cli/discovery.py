@@ -75,13 +75,11 @@ def path_problem(arg: str) -> Optional[str]:
     if not stat.S_ISREG(st.st_mode):
         return f"not a regular file: {arg}"
     name = os.path.basename(arg)
-    if name.endswith(".ipynb"):
-        return f"not a Python file: {arg} (Jupyter notebooks are not supported; export the code with `jupyter nbconvert --to script`)"
-    if name.endswith(PYTHON_SUFFIXES):
+    if name.endswith(PYTHON_SUFFIXES + (".ipynb",)):
         return None
     if _python_shebang(arg):
         return None
-    return f"not a Python file: {arg} (torchupgrade reads *.py, *.pyw and *.pyi files and scripts with a python #! line)"
+    return f"not a Python file: {arg} (torchupgrade reads *.py, *.pyw and *.pyi files, notebooks (*.ipynb) and scripts with a python #! line)"
 
 
 def _python_shebang(path: str) -> bool:
@@ -93,20 +91,31 @@ def _python_shebang(path: str) -> bool:
     return first.startswith(b"#!") and b"python" in first
 
 
-def discover(paths: Sequence[str], exclude: Sequence[str] = (), empty: Optional[List[str]] = None) -> Iterator[Path]:
+def discover(
+    paths: Sequence[str],
+    exclude: Sequence[str] = (),
+    empty: Optional[List[str]] = None,
+    rooted: Sequence[Tuple[Path, Sequence[str]]] = (),
+    notebooks: bool = True,
+) -> Iterator[Path]:
     """Yield the files to process, in a stable order.
 
     Explicit file arguments are always yielded. Directories are walked for ``*.py`` files,
     skipping hidden folders, virtualenvs, ``__pycache__``/``site-packages``/``node_modules``,
     symlinks, anything matched by ``.gitignore`` files (those in the tree and those of the
     enclosing git work tree), and anything matched by an ``--exclude`` pattern (gitignore syntax,
-    relative to the directory given). Directories that hold no file to process are appended to
-    ``empty``."""
+    relative to the directory given), or by a pattern of ``rooted`` ((base directory, patterns):
+    the configuration's, relative to its directory). Notebooks (``*.ipynb``) are found too unless
+    ``notebooks`` is false. Directories that hold no file to process are appended to ``empty``."""
     exclude_spec = _spec(exclude)
+    rooted_specs = [(Path(os.path.abspath(base)), spec) for base, patterns in rooted for spec in [_spec(patterns)] if spec]
+    suffixes = (".py", ".ipynb") if notebooks else (".py",)
     seen = set()
     for arg in paths:
         root = Path(arg)
         if not root.is_dir():
+            if rooted_specs and _ignored(Path(os.path.abspath(root)), False, rooted_specs):
+                continue
             real = os.path.realpath(root)
             if real not in seen:
                 seen.add(real)
@@ -116,15 +125,16 @@ def discover(paths: Sequence[str], exclude: Sequence[str] = (), empty: Optional[
         specs: List[Tuple[Path, pathspec.PathSpec]] = list(_ancestor_gitignores(root_abs))
         if exclude_spec:
             specs.append((root_abs, exclude_spec))
+        specs.extend(rooted_specs)
         found = False
-        for path in _walk(root, root_abs, specs, seen):
+        for path in _walk(root, root_abs, specs, seen, suffixes):
             found = True
             yield path
         if not found and empty is not None:
             empty.append(arg)
 
 
-def _walk(root: Path, root_abs: Path, base_specs, seen) -> Iterator[Path]:
+def _walk(root: Path, root_abs: Path, base_specs, seen, suffixes=(".py",)) -> Iterator[Path]:
     specs_by_dir = {root_abs: list(base_specs)}
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
@@ -144,7 +154,7 @@ def _walk(root: Path, root_abs: Path, base_specs, seen) -> Iterator[Path]:
             specs_by_dir[full] = specs
         dirnames[:] = keep
         for f in sorted(filenames):
-            if not f.endswith(".py"):
+            if not f.endswith(suffixes):
                 continue
             full = here_abs / f
             if os.path.islink(full) or _ignored(full, False, specs):

@@ -131,13 +131,15 @@ class Reporter:
         self.out = Console(file=sys.stdout, highlight=False, force_terminal=self.out_color, no_color=not self.out_color, soft_wrap=True)
         self.err = Console(file=sys.stderr, highlight=False, force_terminal=self.err_color, no_color=not self.err_color, soft_wrap=True)
         self.quiet = quiet
+        self.via_console = False  # a progress bar is shown: print stderr lines through its console
         self.counts = Counter()
         self.edits = Counter()
         self.failures: List[str] = []
 
     # -- per file ------------------------------------------------------------------------------
     def diff(self, result: Result, label: Optional[str] = None) -> None:
-        patch = result_patch(result, label)
+        custom = getattr(result, "patch", None)  # a notebook: a diff per cell
+        patch = custom(label) if callable(custom) else result_patch(result, label)
         if not self.out_color:
             write_bytes(sys.stdout, patch)
             return
@@ -166,7 +168,9 @@ class Reporter:
             sys.stdout.write(message + "\n")
 
     def _err(self, message: str, style: str = "") -> None:
-        if self.err_color:
+        if self.via_console:
+            self.progress_console.print(Text(message, style=style if self.err_color else ""))
+        elif self.err_color:
             self.err.print(Text(message, style=style))
         else:
             sys.stderr.write(message + "\n")
@@ -174,9 +178,10 @@ class Reporter:
     def notes(self, result: Result, label: Optional[str] = None) -> None:
         if self.quiet:
             return
-        name = label or result.path
+        from .hunks import label as where
+
         for note in result.notes:
-            self._err(f"{name}:{note.line}: {note.rule} note: {note.message}", "yellow")
+            self._err(f"{where(result, note.line, label)}: {note.rule} note: {note.message}", "yellow")
 
     def warning(self, message: str) -> None:
         self._err(f"warning: {message}", "yellow")
@@ -186,14 +191,25 @@ class Reporter:
         written = f"{c['changed']} file{'s' if c['changed'] != 1 else ''} written" if writes else "nothing written"
         self._err(f"interrupted by {signal_name}: {written}, {c['scanned']} of {total} files processed; no file is half-written", "bold red")
 
-    def failure(self, path: str, line: int, message: str) -> None:
+    def progress_console_for_bar(self) -> Console:
+        """The console a progress bar draws on (stderr is a terminal); stderr lines go through it."""
+        self.progress_console = Console(file=sys.stderr, highlight=False, force_terminal=True, no_color=not self.err_color, soft_wrap=True)
+        self.via_console = True
+        return self.progress_console
+
+    def info(self, message: str) -> None:
+        self._err(message)
+
+    def failure(self, path: str, line: int, message: str, label: Optional[str] = None) -> None:
         self.failures.append(path)
-        self._err(f"{path}:{line}: error: {message}", "bold red")
+        self._err(f"{label or f'{path}:{line}'}: error: {message}", "bold red")
 
     def record(self, result: Result, changed: bool, failed: bool = False) -> None:
         self.counts["scanned"] += 1
         if result.failure or failed:
             self.counts["failed"] += 1
+        elif result.skipped:
+            self.counts["skipped"] += 1
         elif changed:
             self.counts["changed"] += 1
         else:
@@ -206,11 +222,13 @@ class Reporter:
     # -- end of run ----------------------------------------------------------------------------
     def summary(self, verb: str) -> None:
         c = self.counts
+        skipped = [f"{c['skipped']} skipped"] if c["skipped"] else []
         parts = [
             f"{c['scanned']} file{'s' if c['scanned'] != 1 else ''} scanned",
             f"{c['changed']} {verb}",
             f"{c['unchanged']} unchanged",
             f"{c['failed']} failed",
+            *skipped,
             f"{c['notes']} note{'s' if c['notes'] != 1 else ''}",
         ]
         self._err(", ".join(parts), "bold")

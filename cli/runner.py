@@ -6,9 +6,9 @@ import stat
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence
 
-from torchupgrade.codemods import Failure, Result, migrate
+from torchupgrade.codemods import Failure, Result, Suppression
 from torchupgrade.codemods.project import ProjectIndex, files_to_index
 
 from .interrupts import raise_recursion_limit, worker_init
@@ -20,6 +20,7 @@ class Options:
     ignore: Optional[tuple] = None
     unsafe: bool = False
     project: bool = True  # analyse the files together (the project index)
+    strict_suppressions: bool = False  # find the suppression comments that suppress nothing
 
 
 # the project index of the run, set in each worker once (not sent with every file)
@@ -29,7 +30,7 @@ _PROJECT: Optional[ProjectIndex] = None
 def build_project(paths: Sequence[Path]) -> ProjectIndex:
     """The project index over the files of a run and the modules they work with (their package,
     or the sibling modules a script imports)."""
-    return ProjectIndex.build(files_to_index([str(p) for p in paths]))
+    return ProjectIndex.build(files_to_index([str(p) for p in paths if not str(p).endswith(".ipynb")]))
 
 
 def _worker_init(parent_pid: int, project: Optional[ProjectIndex]) -> None:
@@ -46,23 +47,76 @@ def process_file(path: str, options: Options) -> Result:
         data = Path(path).read_bytes()
     except OSError as exc:
         return Result(path=path, source=b"", new_source=b"", failure=Failure("io", 0, f"cannot read: {exc.strerror or exc}"))
-    result = migrate(data, path=path, select=options.select, ignore=options.ignore, unsafe=options.unsafe, project=_PROJECT)
+    return migrate_path(data, path, options, _PROJECT)
+
+
+def migrate_path(data: bytes, path: str, options: Options, project: Optional[ProjectIndex] = None, **extra) -> Result:
+    """``migrate`` (a notebook: ``migrate_notebook``) with the run's options; with
+    ``strict_suppressions``, the unused suppressions go to ``result.unused_suppressions``."""
+    from .notebook import migrate_file
+
+    kw = dict(select=options.select, ignore=options.ignore, unsafe=options.unsafe, project=project, **extra)
+    result = migrate_file(data, path, **kw)
+    if options.strict_suppressions and not result.failure:
+        result.unused_suppressions = unused_suppressions(result, data, path, kw)  # type: ignore[attr-defined]
     return result
+
+
+def unused_suppressions(result: Result, data: bytes, path: str, kw: dict) -> List[Suppression]:
+    """The file's suppression comments with no edit or note on the statement lines they
+    suppress when the file is migrated without them (``honor_suppressions=False``).
+    ``# torchupgrade: skip-file`` is unused (a Suppression on line 0) when that migration has no
+    edit and no note."""
+    from torchupgrade.codemods import find_suppressions
+
+    from .hunks import _statement_spans, text_of
+    from .notebook import NotebookError, is_notebook, migrate_file, script_of
+
+    try:
+        text = script_of(data, path)[0] if is_notebook(path) else text_of(data)
+        skip, suppressions = find_suppressions(text)
+    except (NotebookError, ValueError):
+        return []
+    if not skip and not suppressions:
+        return []
+    full = migrate_file(data, path, **{**kw, "honor_suppressions": False})
+    if full.failure:
+        return []
+    found = list(full.edits) + list(full.notes)
+    if skip:
+        return [] if found else [Suppression(0, None)]
+    spans = _statement_spans(text)
+    unused = []
+    for sup in suppressions:
+        holding = [s for s in spans if s[0] <= sup.line <= s[1]]
+        first, last = min(holding, key=lambda s: s[1] - s[0]) if holding else (sup.line, sup.line)
+        used = any(d.line <= last and max(d.line, d.end_line) >= first and (sup.codes is None or d.rule in sup.codes) for d in found)
+        if not used:
+            unused.append(sup)
+    return unused
 
 
 def _process(args):
     return process_file(*args)
 
 
-def run(paths: Sequence[Path], options: Options, jobs: int) -> Iterator[Result]:
+def run(
+    paths: Sequence[Path],
+    options: Options,
+    jobs: int,
+    options_for: Optional[Callable[[Path], Options]] = None,
+    project: Optional[ProjectIndex] = None,
+) -> Iterator[Result]:
     """Yield one Result per path, in order. Uses ``jobs`` worker processes when it pays off.
 
     Workers ignore Ctrl-C and exit when this process dies; when the consumer stops early (an
     interrupt, an error), closing this generator kills them at once instead of waiting for the
-    work already queued."""
+    work already queued. ``options_for(path)``: the options of one file (per-file ignores);
+    ``project``: an index already built for these paths (else built here)."""
     global _PROJECT
-    work = [(str(p), options) for p in paths]
-    project = build_project(paths) if options.project and work else None
+    work = [(str(p), options_for(p) if options_for else options) for p in paths]
+    if project is None:
+        project = build_project(paths) if options.project and work else None
     if jobs <= 1 or len(work) < 4:
         raise_recursion_limit()
         _PROJECT = project

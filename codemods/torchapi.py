@@ -195,7 +195,7 @@ NONTENSOR_METHODS = frozenset(
     (
         "size dim ndimension numel nelement item tolist numpy data_ptr storage untyped_storage "
         "get_device is_contiguous is_floating_point element_size stride backward register_hook "
-        "equal is_set_to is_shared is_pinned __len__ __array__ apply storage_offset"
+        "equal is_set_to is_shared is_pinned __len__ __array__ storage_offset"
     ).split()
 )
 # Methods that keep the receiver's rank (elementwise ops, conversions; in-place ops return self).
@@ -298,3 +298,72 @@ OPTIMIZERS = frozenset(
 )
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"})
 SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
+
+# Ranks: functional ops whose result has their input's rank; modules likewise; modules with a
+# fixed (batched) output rank; losses that take a `weight` before `size_average`.
+RANK_KEEPING_FUNCTIONAL = frozenset(
+    "relu relu_ sigmoid tanh dropout leaky_relu elu selu softplus softmax log_softmax softmin "
+    "hardtanh relu6 gelu silu threshold normalize abs exp log sqrt neg clamp pow mul add sub sign "
+    "floor ceil round reciprocal max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d "
+    "adaptive_avg_pool1d adaptive_avg_pool2d adaptive_max_pool1d adaptive_max_pool2d conv1d conv2d conv3d "
+    "conv_transpose1d conv_transpose2d linear pad interpolate upsample batch_norm layer_norm instance_norm "
+    "local_response_norm dropout2d dropout3d alpha_dropout hardtanh logsigmoid softsign tanhshrink".split()
+)
+RANK_KEEPING_MODULES = frozenset(
+    "Linear Bilinear Dropout Dropout2d Dropout3d AlphaDropout ReLU ReLU6 LeakyReLU PReLU ELU SELU CELU GELU SiLU "
+    "Sigmoid Tanh Hardtanh Softplus Softsign Threshold LogSigmoid Tanhshrink Softshrink Hardshrink "
+    "BatchNorm1d BatchNorm2d BatchNorm3d InstanceNorm1d InstanceNorm2d InstanceNorm3d LayerNorm GroupNorm "
+    "LocalResponseNorm Identity ZeroPad2d ConstantPad2d ReflectionPad2d ReplicationPad2d".split()
+)
+FIXED_RANK_MODULES = {
+    **{n: 3 for n in "Conv1d ConvTranspose1d MaxPool1d AvgPool1d AdaptiveAvgPool1d AdaptiveMaxPool1d".split()},
+    **{n: 4 for n in "Conv2d ConvTranspose2d MaxPool2d AvgPool2d AdaptiveAvgPool2d AdaptiveMaxPool2d Upsample UpsamplingNearest2d UpsamplingBilinear2d PixelShuffle".split()},
+    **{n: 5 for n in "Conv3d ConvTranspose3d MaxPool3d AvgPool3d AdaptiveAvgPool3d AdaptiveMaxPool3d".split()},
+}
+WEIGHTED_LOSSES = frozenset({"torch.nn.CrossEntropyLoss", "torch.nn.NLLLoss", "torch.nn.NLLLoss2d", "torch.nn.BCELoss", "torch.nn.BCEWithLogitsLoss", "torch.nn.MultiLabelSoftMarginLoss"})
+QUALIFIED_INT_DTYPES = frozenset("torch.long torch.int64 torch.int torch.int32 torch.int16 torch.short torch.int8".split())
+QUALIFIED_FLOAT_DTYPES = frozenset("torch.float torch.float32 torch.double torch.float64 torch.half torch.float16 torch.bfloat16".split())
+
+
+# -- where a `.data` value flows (the .data rules, TU020-TU023) ------------------------------------
+# Methods whose result may alias the receiver's storage (views, tuples of views, conversions that
+# may return self): follow the value further.
+ALIAS_METHODS = frozenset(
+    (
+        "view view_as reshape reshape_as squeeze unsqueeze t transpose swapaxes swapdims moveaxis "
+        "movedim permute expand expand_as broadcast_to narrow select flatten unflatten ravel "
+        "as_strided diagonal unfold chunk split split_with_sizes unsafe_chunk unsafe_split "
+        "tensor_split hsplit vsplit dsplit unbind adjoint conj resolve_conj resolve_neg "
+        "indices values crow_indices col_indices ccol_indices row_indices "
+        "as_subclass __getitem__ contiguous cpu cuda to type float double half "
+        "bfloat16 type_as pin_memory requires_grad_ detach"
+    ).split()
+)
+ALIAS_ATTRS = frozenset("T mT H mH real imag data".split())
+# Results without gradient: the value can simply lose its `.data`.
+GRADLESS_RESULT_METHODS = frozenset(
+    "eq ne lt le gt ge equal argmax argmin item tolist long int short byte char bool sign isnan isinf nonzero numel size dim "
+    "new new_zeros new_ones new_empty new_full new_tensor type is_cuda get_device".split()
+)
+# Methods whose backward saves no operand, or whose result is not differentiable.
+SAVES_NO_OPERAND_METHODS = frozenset("add sub copy_ new new_tensor new_zeros new_ones tolist numpy".split())
+DATA_VALUE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim layout is_sparse".split())
+NUMBER_BUILTINS = frozenset("float int bool len".split())
+DISPLAY_BUILTINS = frozenset("str repr print format round abs".split())
+NONDIFF_FUNCTIONS = frozenset(
+    "torch." + n for n in "eq ne lt le gt ge equal argmax argmin isnan isinf numel is_tensor sign nonzero".split()
+)
+ALIAS_FUNCTIONS = frozenset(
+    "torch." + n
+    for n in (
+        "squeeze unsqueeze t transpose swapaxes swapdims moveaxis movedim permute narrow select "
+        "reshape flatten unflatten ravel chunk split split_with_sizes unsafe_chunk unsafe_split "
+        "tensor_split hsplit vsplit dsplit unbind diagonal as_strided view_as_real view_as_complex "
+        "real imag conj resolve_conj resolve_neg adjoint broadcast_to broadcast_tensors atleast_1d "
+        "atleast_2d atleast_3d meshgrid detach as_tensor asarray"
+    ).split()
+)
+GRAD_WRAPPERS = frozenset(("torch.nn.Parameter", "torch.nn.parameter.Parameter"))
+VARIABLE_CLASSES = frozenset(("torch.autograd.Variable",))
+
+

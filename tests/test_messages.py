@@ -11,7 +11,7 @@ LEGACY = "import torch\nfrom torch.autograd import Variable\n\nx = Variable(torc
 
 
 # -- defect 8: non-Python input ------------------------------------------------------------------
-@pytest.mark.parametrize("name, reason", [("notes.txt", b"not a Python file"), ("nb.ipynb", b"notebooks are not supported"), ("data.json", b"not a Python file")])
+@pytest.mark.parametrize("name, reason", [("notes.txt", b"not a Python file"), ("data.json", b"not a Python file")])  # notebooks: test_notebooks.py
 def test_explicit_non_python_file_is_an_error(tmp_path, name, reason):
     f = tmp_path / name
     f.write_text(LEGACY)

@@ -29,52 +29,12 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
+from .. import torchapi as api
 from ..rule import TreeRule
 from ..semantic.kinds import PYNUM, PYVAL, Grad, Tensor
 from ..semantic.scopes import Scope
 
 DROP, DETACH, COND, MUTATE, WRITE = "drop", "detach", "cond", "mutate", "write"
-
-# Methods whose result may alias the receiver's storage (views, tuples of views, conversions that
-# may return self): follow the value further.
-ALIAS_METHODS = frozenset(
-    (
-        "view view_as reshape reshape_as squeeze unsqueeze t transpose swapaxes swapdims moveaxis "
-        "movedim permute expand expand_as broadcast_to narrow select flatten unflatten ravel "
-        "as_strided diagonal unfold chunk split split_with_sizes unsafe_chunk unsafe_split "
-        "tensor_split hsplit vsplit dsplit unbind adjoint conj resolve_conj resolve_neg "
-        "indices values crow_indices col_indices ccol_indices row_indices align_as align_to "
-        "rename refine_names as_subclass __getitem__ contiguous cpu cuda to type float double half "
-        "bfloat16 type_as pin_memory requires_grad_ detach view_as_real view_as_complex"
-    ).split()
-)
-ALIAS_ATTRS = frozenset("T mT H mH real imag data".split())
-# Results without gradient: the value can simply lose its `.data`.
-_DROP_METHODS = frozenset(
-    "eq ne lt le gt ge equal argmax argmin item tolist long int short byte char bool sign isnan isinf nonzero numel size dim "
-    "new new_zeros new_ones new_empty new_full new_tensor type is_cuda get_device".split()
-)
-# Methods whose backward saves no operand, or whose result is not differentiable.
-_SAFE_METHODS = frozenset("add sub copy_ new new_tensor new_zeros new_ones tolist numpy".split())
-_VALUE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim layout is_sparse".split())
-_DROP_BUILTINS = frozenset("float int bool len".split())
-_DETACH_BUILTINS = frozenset("str repr print format round abs".split())
-_NONDIFF_TORCH = frozenset(
-    "torch." + n for n in "eq ne lt le gt ge equal argmax argmin isnan isinf numel is_tensor sign nonzero".split()
-)
-_ALIAS_TORCH = frozenset(
-    "torch." + n
-    for n in (
-        "squeeze unsqueeze t transpose swapaxes swapdims moveaxis movedim permute narrow select "
-        "reshape flatten unflatten ravel chunk split split_with_sizes unsafe_chunk unsafe_split "
-        "tensor_split hsplit vsplit dsplit unbind diagonal as_strided view_as_real view_as_complex "
-        "real imag conj resolve_conj resolve_neg adjoint broadcast_to broadcast_tensors atleast_1d "
-        "atleast_2d atleast_3d meshgrid detach as_tensor asarray"
-    ).split()
-)
-_GRAD_WRAPPERS = frozenset(("torch.nn.Parameter", "torch.nn.parameter.Parameter"))
-_VARIABLE = frozenset(("torch.autograd.Variable",))
-
 
 def is_inplace(method: str) -> bool:
     return method.endswith("_") and not method.endswith("__")
@@ -83,8 +43,8 @@ def is_inplace(method: str) -> bool:
 def _aliasing_torch_function(q: str) -> bool:
     last = q.rsplit(".", 1)[-1]
     if q.startswith("torch.Tensor."):
-        return last in ALIAS_METHODS
-    return q in _ALIAS_TORCH or "dropout" in last
+        return last in api.ALIAS_METHODS
+    return q in api.ALIAS_FUNCTIONS or "dropout" in last
 
 
 def _is_target(node: cst.CSTNode, parent: Optional[cst.CSTNode]) -> bool:
@@ -116,7 +76,7 @@ class DataRule(TreeRule):
         return self.imports.imports_torch or bool(self.imports.star_modules)
 
     def tensor(self, expr: cst.CSTNode) -> Optional[Tensor]:
-        return self.ctx.analysis.tensor(expr)
+        return self.ctx.analysis.tensor_here(expr)
 
     def is_tensor(self, expr: cst.CSTNode) -> bool:
         return self.tensor(expr) is not None
@@ -148,7 +108,7 @@ class DataRule(TreeRule):
                         return COND, "made to require grad"
                     if m == "numpy":
                         return DETACH, ""
-                    if m in _DROP_METHODS:
+                    if m in api.GRADLESS_RESULT_METHODS:
                         return DROP, ""
                     if m in ("max", "min", "sort", "topk", "kthvalue", "median", "mode") and gp.args:
                         index = self._tuple_index(gp, i - 1)
@@ -157,17 +117,17 @@ class DataRule(TreeRule):
                         if index is None and not all(self.gfree(a.value) for a in gp.args):
                             return COND, f"passed with possibly grad-requiring operands to .{m}()"
                         return DETACH, ""
-                    if m in ALIAS_METHODS:
+                    if m in api.ALIAS_METHODS:
                         cur, i = gp, i - 2
                         continue
                     if is_inplace(m):
                         return MUTATE, f"modified in place by .{m}()"
-                    if m in _SAFE_METHODS or all(self.gfree(a.value) for a in gp.args):
+                    if m in api.SAVES_NO_OPERAND_METHODS or all(self.gfree(a.value) for a in gp.args):
                         return self._fresh(gp, i - 1)
                     return COND, f"passed with possibly grad-requiring operands to .{m}()"
-                if m in _VALUE_ATTRS:
+                if m in api.DATA_VALUE_ATTRS:
                     return DROP, ""
-                if m in ALIAS_ATTRS:
+                if m in api.ALIAS_ATTRS:
                     cur, i = p, i - 1
                     continue
                 if _is_target(p, gp):
@@ -225,7 +185,7 @@ class DataRule(TreeRule):
             gp = anc[i - 1] if i > 0 else None
             if isinstance(p, cst.Attribute) and p.value is cur and isinstance(gp, cst.Call) and gp.func is p:
                 m = p.attr.value
-                if m in _DROP_METHODS:
+                if m in api.GRADLESS_RESULT_METHODS:
                     return DROP, ""
                 if m == "numpy" or is_inplace(m):
                     break
@@ -238,10 +198,10 @@ class DataRule(TreeRule):
                 return DROP, ""
             if isinstance(p, cst.Arg) and p.value is cur and isinstance(gp, cst.Call):
                 func = gp.func
-                if isinstance(func, cst.Name) and func.value in _DROP_BUILTINS and self.imports.is_builtin(func, func.value):
+                if isinstance(func, cst.Name) and func.value in api.NUMBER_BUILTINS and self.imports.is_builtin(func, func.value):
                     return DROP, ""
                 q = self.imports.resolve(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
-                if q in _NONDIFF_TORCH or (isinstance(func, cst.Attribute) and func.attr.value in _DROP_METHODS and q is None):
+                if q in api.NONDIFF_FUNCTIONS or (isinstance(func, cst.Attribute) and func.attr.value in api.GRADLESS_RESULT_METHODS and q is None):
                     return DROP, ""
             break
         return DETACH, ""
@@ -267,17 +227,17 @@ class DataRule(TreeRule):
         others = [a for a in call.args if a is not arg]
         func = call.func
         if isinstance(func, cst.Name) and self.imports.is_builtin(func, func.value):
-            if func.value in _DROP_BUILTINS:
+            if func.value in api.NUMBER_BUILTINS:
                 return DROP, ""
-            if func.value in _DETACH_BUILTINS:
+            if func.value in api.DISPLAY_BUILTINS:
                 return DETACH, ""
         q = self.imports.resolve(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
         if q:
-            if q in _VARIABLE:
+            if q in api.VARIABLE_CLASSES:
                 return DETACH, ""  # a working 0.3 program passed a plain tensor: grad-free
             if q.startswith("numpy."):
                 return DETACH, ""
-            if q in _NONDIFF_TORCH:
+            if q in api.NONDIFF_FUNCTIONS:
                 return DROP, ""
             if q.startswith("torch.nn.init."):
                 return MUTATE, f"initialised in place by {q}"
@@ -285,7 +245,7 @@ class DataRule(TreeRule):
                 last = q.rsplit(".", 1)[-1]
                 if is_inplace(last) or any(a.keyword is not None and a.keyword.value in ("out", "inplace") for a in call.args):
                     return MUTATE, f"possibly modified in place by {q}"
-                if q in _GRAD_WRAPPERS or any(a.keyword is not None and a.keyword.value == "requires_grad" for a in call.args):
+                if q in api.GRAD_WRAPPERS or any(a.keyword is not None and a.keyword.value == "requires_grad" for a in call.args):
                     return COND, f"passed to {q}, which may make it require grad"
                 if not all(self.gfree(a.value) for a in others):
                     return COND, f"passed to {q} with operands that may require grad"
@@ -295,9 +255,9 @@ class DataRule(TreeRule):
             return COND, "passed to a function"
         if isinstance(func, cst.Attribute):
             m = func.attr.value
-            if m in _DROP_METHODS:
+            if m in api.GRADLESS_RESULT_METHODS:
                 return DROP, ""
-            if m in _SAFE_METHODS or m in ("add_", "sub_"):
+            if m in api.SAVES_NO_OPERAND_METHODS or m in ("add_", "sub_"):
                 return DETACH, ""
             if m in ("expand_as", "view_as", "type_as", "masked_fill", "masked_fill_", "append"):
                 return (DETACH, "") if m != "append" else (COND, "stored in a container")

@@ -286,11 +286,34 @@ back to what it did on 0.3.
         if all(self._raises(s) for s in body):
             return True
         other = owner.orelse
+        if isinstance(other, cst.If) and self._dispatches_on_other_types(other):
+            return True
         if isinstance(other, cst.Else):
             ob = other.body.body if isinstance(other.body, cst.IndentedBlock) else other.body.body
             if len(body) == len(ob) and all(self._same_modulo_data(a, b, name) for a, b in zip(body, ob)):
                 return True
         return False
+
+    def _dispatches_on_other_types(self, chain: cst.If) -> bool:
+        """``elif isinstance(x, dict): ... elif isinstance(x, list): ...`` without a catch-all
+        ``else`` (or one that raises): a plain tensor matched no branch in 0.3, so the code was
+        not written for plain tensors there and the first branch is what it meant for tensors."""
+        node: Optional[cst.CSTNode] = chain
+        while isinstance(node, cst.If):
+            test = node.test
+            if not (isinstance(test, cst.Call) and self.imports.is_builtin(test.func, "isinstance") and len(test.args) == 2):
+                return False
+            classes = test.args[1].value
+            elements = [e.value for e in classes.elements] if isinstance(classes, cst.Tuple) else [classes]
+            for cls in elements:
+                q = self.imports.resolve(cls) or ""
+                if q.startswith("torch.") or "Tensor" in code_of(cls):
+                    return False  # a branch for (plain) tensors
+            node = node.orelse
+        if isinstance(node, cst.Else):
+            body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
+            return all(self._raises(s) for s in body)
+        return True
 
     @staticmethod
     def _raises(stmt: cst.CSTNode) -> bool:

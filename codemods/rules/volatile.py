@@ -15,7 +15,7 @@ from ..cstutil import prune_statements, strip_arg_comma
 from ..model import Example, FixClass
 from ..rule import TreeRule
 from ..semantic.kinds import Tensor
-from .volatile_flow import TRUE
+from .volatile_flow import TRUE, walk
 from .volatile_plan import Plan, VolatileAnalysis, build_plan, region_context, semantic_model
 
 
@@ -677,6 +677,7 @@ tuple element in a scope left with a note (see above; the note gives the region)
         self.analysis = VolatileAnalysis(self.ctx)
         self.plan: Plan = build_plan(self.analysis)
         self.torch: Optional[str] = None
+        self._seen: Set[int] = set()
         if self.plan.needs_torch:
             self.torch = self.module_name("torch")
         self.ctx.shared(_Shared).dropped |= self.plan.dropped_values
@@ -689,6 +690,23 @@ tuple element in a scope left with a note (see above; the note gives the region)
                 self.note(where, text, **fields)
 
     # -- the rewrite ----------------------------------------------------------------------------
+    # Statements under a suppression the engine was given (``review`` rejecting a hunk) are not
+    # shown to the rule: a region or decorator is only written where the rule saw everything.
+    def visit_SimpleStatementLine(self, node):
+        self._seen.add(id(node))
+
+    def visit_Parameters(self, node):
+        self._seen.add(id(node))
+
+    def _all_seen(self, stmts) -> bool:
+        for stmt in stmts:
+            for n in walk(stmt, (cst.SimpleStatementLine,)):
+                if isinstance(n, cst.SimpleStatementLine) and id(n) not in self._seen:
+                    return False
+                if isinstance(n, cst.FunctionDef) and id(n.params) not in self._seen:
+                    return False
+        return True
+
     def visit_Call(self, node):
         if (
             isinstance(node.func, cst.Name)
@@ -721,9 +739,10 @@ tuple element in a scope left with a note (see above; the note gives the region)
 
     def leave_FunctionDef(self, original_node, updated_node):
         param = self.plan.remove_params.get(id(original_node))
-        if param is not None:
+        header_seen = id(original_node.params) in self._seen
+        if param is not None and header_seen:
             updated_node = updated_node.with_changes(params=_without_param(updated_node.params, param))
-        if id(original_node) in self.plan.decorate:
+        if id(original_node) in self.plan.decorate and header_seen:
             deco = cst.Decorator(decorator=cst.parse_expression(f"{self.torch}.no_grad()"))
             updated_node = updated_node.with_changes(decorators=[*updated_node.decorators, deco])
         return updated_node
@@ -738,6 +757,8 @@ tuple element in a scope left with a note (see above; the note gives the region)
         removed = self.ctx.removed
         indent = _indent_unit(self.ctx.module, original_node)
         for start, end, flag in sorted(regions, reverse=True):
+            if not self._all_seen(original_node.body[start : end + 1]):
+                continue  # a statement of it is suppressed for this rule
             stmts, carry = prune_statements(body[start : end + 1], removed)
             if not stmts:
                 continue

@@ -788,7 +788,7 @@ class Inference:
             if first is BOTTOM:
                 return BOTTOM
             legacy = first.legacy if isinstance(first, Tensor) else Legacy.UNKNOWN
-            rank = first.rank if isinstance(first, Tensor) and q.rsplit(".", 1)[1] in _RANK_KEEPING_F else ANY_RANK
+            rank = first.rank if isinstance(first, Tensor) and q.rsplit(".", 1)[1] in api.RANK_KEEPING_FUNCTIONAL else ANY_RANK
             others = [self._kind(a, scope) for a in pos[1:]] + [self._kind(k.value, scope) for k in call.keywords if k.arg]
             grad = Grad.NO if isinstance(first, Tensor) and first.grad is Grad.NO and all(
                 o in (PYNUM, PYVAL) or (isinstance(o, Tensor) and o.grad is Grad.NO) for o in others
@@ -823,7 +823,7 @@ class Inference:
             inner = self._kind(pos[0], scope) if pos else UNKNOWN
             return inner if isinstance(inner, Module) else Module(None, UNKNOWN)
         if q.endswith("Loss") or q.endswith("Loss2d"):
-            if reduction_keeps_scalar(call, 1 if q not in _WEIGHTED_LOSSES else 2):
+            if reduction_keeps_scalar(call, 1 if q not in api.WEIGHTED_LOSSES else 2):
                 return Module(None, Tensor(SCALAR_RANK, Grad.MAY, Legacy.VARIABLE, DType.FLOAT), loss=True)
             return Module(None, Tensor(ANY_RANK, Grad.MAY, Legacy.VARIABLE, DType.FLOAT), loss=True)
         if q == "torch.nn.Sequential":
@@ -833,10 +833,10 @@ class Inference:
         name = q.rsplit(".", 1)[1]
         if name == "Embedding":
             return Module(None, var, rank_shift=1)
-        fixed = _FIXED_RANK_MODULES.get(name)
+        fixed = api.FIXED_RANK_MODULES.get(name)
         if fixed is not None:
             return Module(None, var.with_(rank=exact_rank(fixed)))
-        if name in _RANK_KEEPING_MODULES:
+        if name in api.RANK_KEEPING_MODULES:
             return Module(None, var, rank_shift=0)
         return Module(None, var)
 
@@ -876,7 +876,7 @@ class Inference:
         d = _kw(call, "dtype")
         if d is not None:
             dq = self._qualified(d.value) or ""
-            dtype = DType.INT if dq in _INT_DTYPES else DType.FLOAT if dq in _FLOAT_DTYPES else DType.BOOL if dq == "torch.bool" else DType.BYTE if dq == "torch.uint8" else DType.UNKNOWN
+            dtype = DType.INT if dq in api.QUALIFIED_INT_DTYPES else DType.FLOAT if dq in api.QUALIFIED_FLOAT_DTYPES else DType.BOOL if dq == "torch.bool" else DType.BYTE if dq == "torch.uint8" else DType.UNKNOWN
         if q in ("torch.arange", "torch.range", "torch.linspace", "torch.logspace", "torch.randperm"):
             rank = VECTOR_RANK
         elif q == "torch.eye":
@@ -950,8 +950,8 @@ class Inference:
                 return Tensor(rank, item.grad if item.grad is not Grad.PARAM else Grad.MAY, item.legacy, item.dtype)
             return Tensor()
         if fn in api.TORCH_TENSOR_FUNCTIONS:
-            rank = first.rank if isinstance(first, Tensor) and fn in _RANK_KEEPING_F else ANY_RANK
-            return Tensor(rank, grad, legacy, first.dtype if isinstance(first, Tensor) and fn in _RANK_KEEPING_F else DType.UNKNOWN)
+            rank = first.rank if isinstance(first, Tensor) and fn in api.RANK_KEEPING_FUNCTIONAL else ANY_RANK
+            return Tensor(rank, grad, legacy, first.dtype if isinstance(first, Tensor) and fn in api.RANK_KEEPING_FUNCTIONAL else DType.UNKNOWN)
         return UNKNOWN
 
     def _tensor_method(self, recv: Tensor, method: str, call: ast.Call, scope: Scope) -> Kind:
@@ -1053,29 +1053,5 @@ class Inference:
             return recv.with_(grad=grad, rank=ANY_RANK)
         return Tensor(ANY_RANK, Grad.MAY if grad is not Grad.NO else Grad.NO, legacy, DType.UNKNOWN)
 
-
-_RANK_KEEPING_F = frozenset(
-    "relu relu_ sigmoid tanh dropout leaky_relu elu selu softplus softmax log_softmax softmin "
-    "hardtanh relu6 gelu silu threshold normalize abs exp log sqrt neg clamp pow mul add sub sign "
-    "floor ceil round reciprocal max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d "
-    "adaptive_avg_pool1d adaptive_avg_pool2d adaptive_max_pool1d adaptive_max_pool2d conv1d conv2d conv3d "
-    "conv_transpose1d conv_transpose2d linear pad interpolate upsample batch_norm layer_norm instance_norm "
-    "local_response_norm dropout2d dropout3d alpha_dropout hardtanh logsigmoid softsign tanhshrink".split()
-)
-# modules whose output rank is their input's; modules with a fixed (batched) output rank
-_RANK_KEEPING_MODULES = frozenset(
-    "Linear Bilinear Dropout Dropout2d Dropout3d AlphaDropout ReLU ReLU6 LeakyReLU PReLU ELU SELU CELU GELU SiLU "
-    "Sigmoid Tanh Hardtanh Softplus Softsign Threshold LogSigmoid Tanhshrink Softshrink Hardshrink "
-    "BatchNorm1d BatchNorm2d BatchNorm3d InstanceNorm1d InstanceNorm2d InstanceNorm3d LayerNorm GroupNorm "
-    "LocalResponseNorm Identity ZeroPad2d ConstantPad2d ReflectionPad2d ReplicationPad2d".split()
-)
-_FIXED_RANK_MODULES = {
-    **{n: 3 for n in "Conv1d ConvTranspose1d MaxPool1d AvgPool1d AdaptiveAvgPool1d AdaptiveMaxPool1d".split()},
-    **{n: 4 for n in "Conv2d ConvTranspose2d MaxPool2d AvgPool2d AdaptiveAvgPool2d AdaptiveMaxPool2d Upsample UpsamplingNearest2d UpsamplingBilinear2d PixelShuffle".split()},
-    **{n: 5 for n in "Conv3d ConvTranspose3d MaxPool3d AvgPool3d AdaptiveAvgPool3d AdaptiveMaxPool3d".split()},
-}
-_WEIGHTED_LOSSES = frozenset({"torch.nn.CrossEntropyLoss", "torch.nn.NLLLoss", "torch.nn.NLLLoss2d", "torch.nn.BCELoss", "torch.nn.BCEWithLogitsLoss", "torch.nn.MultiLabelSoftMarginLoss"})
-_INT_DTYPES = frozenset("torch.long torch.int64 torch.int torch.int32 torch.int16 torch.short torch.int8".split())
-_FLOAT_DTYPES = frozenset("torch.float torch.float32 torch.double torch.float64 torch.half torch.float16 torch.bfloat16".split())
 
 KindQuery = Callable[[ast.AST, Scope], Kind]

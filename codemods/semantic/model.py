@@ -130,6 +130,8 @@ class SemanticModel:
         self.convert = Converter()
         self.broken = False
         self._scope_map: Optional[dict] = None
+        self._positions: dict = {}  # id(block) -> (block, {id(statement): index})
+        self._prefix: dict = {}  # id(block) -> (block, [environment before statement 0, 1, ...])
 
     # -- scopes ---------------------------------------------------------------------------------------
     @property
@@ -208,43 +210,81 @@ class SemanticModel:
         """Kinds of the names assigned by the simple statements that certainly ran before the
         current statement, in its function: the statements before it in its block and in every
         enclosing block (a name assigned anywhere in an enclosing loop, or in a compound statement
-        on the way, is left out: its value there is not certain)."""
+        on the way, is left out: its value there is not certain). Prefixes are computed once per
+        block position, so a file costs linear time."""
         parents = self.ctx.parents
-        env: dict = {}
-        blocks = []  # (block body, index of the statement on the path), outermost first
+        path = []  # (block, index of the statement on the path), outermost first
         for i, node in enumerate(parents):
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                blocks = []
+                path = []
             if isinstance(node, (cst.IndentedBlock, cst.Module)) and i + 1 < len(parents):
-                child = parents[i + 1]
-                body = list(node.body)
-                if child in body:
-                    blocks.append((body, body.index(child)))
+                index = self._index_in(node, parents[i + 1])
+                if index is not None:
+                    path.append((node, index))
         uncertain: set = set()
         for node in parents:
             if isinstance(node, (cst.For, cst.While)):
                 uncertain |= _assigned_names(node)
         inf = self.inference
-        for body, index in blocks:
-            for stmt in body[:index]:
-                if isinstance(stmt, cst.SimpleStatementLine):
-                    for small in stmt.body:
-                        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-                            name = small.targets[0].target.value
-                            saved = inf.env, inf.env_scope
-                            inf.env, inf.env_scope = env, scope
-                            try:
-                                value = inf.kind(self.convert(small.value), scope)
-                            finally:
-                                inf.env, inf.env_scope = saved
-                            env = {**env, name: value}
-                        else:
-                            for name in _assigned_names(small):
-                                env.pop(name, None)
-                else:
-                    for name in _assigned_names(stmt):
-                        env.pop(name, None)
-        return {k: v for k, v in env.items() if k not in uncertain}
+        env: dict = {}
+        for block, index in path:
+            env = self._prefix_env(block, index, env, scope)
+        env = {k: v for k, v in env.items() if k not in uncertain}
+        # narrowing: inside `if isinstance(x, torch.Tensor):` (or Variable) x is a tensor
+        for i, node in enumerate(parents[:-1]):
+            child = parents[i + 1]
+            if isinstance(node, cst.If) and child is node.body or isinstance(node, cst.IfExp) and child is node.body:
+                name = self._isinstance_tensor(node.test)
+                if name is not None:
+                    known = env.get(name) if name in env else inf.lookup(name, scope)
+                    env = {**env, name: known if isinstance(known, Tensor) else Tensor()}
+        return env
+
+    def _index_in(self, block: cst.CSTNode, child: cst.CSTNode) -> Optional[int]:
+        table = self._positions.get(id(block))
+        if table is None:
+            table = self._positions[id(block)] = (block, {id(c): i for i, c in enumerate(block.body)})
+        return table[1].get(id(child))
+
+    def _prefix_env(self, block: cst.CSTNode, index: int, entry: dict, scope: Scope) -> dict:
+        """The environment before statement ``index`` of ``block`` (entered with ``entry``)."""
+        memo = self._prefix.setdefault(id(block), (block, [entry]))[1]
+        if index < len(memo):
+            return memo[index]
+        env = memo[-1]
+        inf = self.inference
+        for k in range(len(memo) - 1, index):
+            stmt = block.body[k]
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                        saved = inf.env, inf.env_scope
+                        inf.env, inf.env_scope = env, scope
+                        try:
+                            value = inf.kind(self.convert(small.value), scope)
+                        finally:
+                            inf.env, inf.env_scope = saved
+                        env = {**env, small.targets[0].target.value: value}
+                    else:
+                        names = _assigned_names(small)
+                        if names & env.keys():
+                            env = {n: v for n, v in env.items() if n not in names}
+            else:
+                names = _assigned_names(stmt)
+                if names & env.keys():
+                    env = {n: v for n, v in env.items() if n not in names}
+            memo.append(env)
+        return env
+
+    def _isinstance_tensor(self, test: cst.CSTNode) -> Optional[str]:
+        """``x`` for ``isinstance(x, torch.Tensor)`` / ``isinstance(x, Variable)``."""
+        if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance" and len(test.args) == 2):
+            return None
+        subject, cls = test.args[0].value, test.args[1].value
+        if not isinstance(subject, cst.Name):
+            return None
+        q = self.ctx.imports.resolve(cls)
+        return subject.value if q in ("torch.Tensor", "torch.autograd.Variable") else None
 
     def tensor(self, expr: cst.CSTNode, scope: Optional[Scope] = None) -> Optional[Tensor]:
         k = self.kind(expr, scope)
