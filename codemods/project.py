@@ -71,6 +71,9 @@ class ModuleSummary:
     variables: Dict[str, Kind] = field(default_factory=dict)
     imports_torch: bool = False
     sha1: str = ""  # of the source indexed (a reader can tell that a file changed since)
+    # the text indexed, kept only for files that mention ``volatile``: TU010 computes a sibling's
+    # call-site outcomes from it (the file on disk may already be migrated by the same run)
+    volatile_text: Optional[str] = None
 
 
 def module_name_for(path: str) -> Tuple[str, bool, str]:
@@ -279,6 +282,8 @@ class ProjectIndex:
                 continue
             summary = ModuleSummary(name, os.path.abspath(path), package)
             summary.sha1 = hashlib.sha1(source if isinstance(source, bytes) else source.encode("utf-8")).hexdigest()
+            if "volatile" in text:
+                summary.volatile_text = text
             index.modules[name] = summary
             index.by_path[summary.path] = name
             parsed[name] = (tree, summary)

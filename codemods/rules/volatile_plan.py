@@ -24,7 +24,6 @@ Region shape, per scope (see ``_regions``):
 from __future__ import annotations
 
 import ast
-import hashlib
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -793,38 +792,29 @@ def _is_top_level(analysis: VolatileAnalysis, func) -> bool:
 
 
 def dry_outcomes(project, module: str, unsafe: bool) -> Optional[Outcomes]:
-    """The phase-1 outcomes of another project module, computed from its file (cached)."""
+    """The phase-1 outcomes of another project module, computed from the text the index read
+    (cached): the file on disk may already have been migrated by this run."""
     from ..rule import FileContext
-    from ..source import decode
 
     summary = project.modules.get(module)
     if summary is None:
         return None
-    try:
-        with open(summary.path, "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    digest = hashlib.sha1(data).hexdigest()
-    if not getattr(summary, "sha1", "") or digest != summary.sha1:
-        return None  # changed since it was indexed (already migrated by another worker?): unknown
-    text, _, failure = decode(data)
-    if failure or text is None:
-        return None
-    key = (summary.path, digest, unsafe, id(project))
+    text = getattr(summary, "volatile_text", None)
+    if text is None:
+        return Outcomes()  # TU010's needle is not in the file: the engine never gives it the file
+    key = (summary.path, summary.sha1, unsafe, id(project))
     if key in _DRY:
         return _DRY[key]
     result: Optional[Outcomes] = Outcomes()
-    if "volatile" in text:  # TU010's needle: without it the engine never gives it the file
-        try:
-            text = _text_repaired(summary.path, text)
-            tree = ast.parse(text)
-            mod = cst.parse_module(text)
-            imports = ImportTable(tree, summary.name, project, summary.package)
-            ctx = FileContext(summary.path, text, mod, imports, unsafe, tree=tree, project=project)
-            result = outcomes_of(VolatileAnalysis(ctx))
-        except (SyntaxError, ValueError, RecursionError, cst.ParserSyntaxError):
-            result = None
+    try:
+        text = _text_repaired(summary.path, text)
+        tree = ast.parse(text)
+        mod = cst.parse_module(text)
+        imports = ImportTable(tree, summary.name, project, summary.package)
+        ctx = FileContext(summary.path, text, mod, imports, unsafe, tree=tree, project=project)
+        result = outcomes_of(VolatileAnalysis(ctx))
+    except (SyntaxError, ValueError, RecursionError, cst.ParserSyntaxError):
+        result = None
     _DRY[key] = result
     return result
 

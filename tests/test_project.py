@@ -1,0 +1,93 @@
+"""The project index through the real command: what one module defines is understood in another,
+also through a cycle of star imports, whatever the order of the files or the number of jobs, and
+`apply FILE` analyses the file with the rest of its package."""
+import textwrap
+
+from _cli import tu
+
+A = """\
+from .b import *
+import torch
+from torch.autograd import Variable
+def to_var(x, volatile=False):
+    return Variable(x, volatile=volatile)
+"""
+B = """\
+from .a import *
+import torch.nn as nn
+crit = nn.NLLLoss()
+"""
+MAIN = """\
+from pkg.b import *
+from pkg.a import to_var
+def evaluate(m, x, y):
+    out = m(to_var(x, volatile=True))
+    loss = crit(out, y)
+    return loss.data[0]
+"""
+
+
+def _tree(root):
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "a.py").write_text(A)
+    (root / "pkg" / "b.py").write_text(B)
+    (root / "main.py").write_text(MAIN)
+
+
+def test_a_cycle_of_star_imports_is_resolved_without_a_crash(tmp_path):
+    _tree(tmp_path)
+    r = tu("apply", tmp_path)
+    assert r.returncode == 0, r.stderr
+    main = (tmp_path / "main.py").read_text()
+    # the loss module defined in pkg/b.py and reached through two star imports is 0-dim
+    assert "return loss.item()" in main
+    # the volatile flag of the helper in pkg/a.py became a region at the call site in main.py
+    assert "@torch.no_grad()\ndef evaluate" in main and "to_var(x)" in main
+    assert (tmp_path / "pkg" / "a.py").read_text() == "from .b import *\nimport torch\ndef to_var(x):\n    return x\n"
+    assert (tmp_path / "pkg" / "b.py").read_text() == B
+    again = tu("check", tmp_path)
+    assert again.returncode == 0 and b"would change" not in again.stdout
+
+
+def _per_file(diff: bytes):
+    return sorted(b"--- " + part for part in diff.split(b"--- ")[1:])
+
+
+def test_result_does_not_depend_on_jobs_or_the_order_files_are_named(tmp_path):
+    _tree(tmp_path)
+    one = tu("diff", "-j", "1", "main.py", "pkg", cwd=tmp_path)
+    two = tu("diff", "-j", "2", "main.py", "pkg", cwd=tmp_path)
+    flipped = tu("diff", "-j", "2", "pkg", "main.py", cwd=tmp_path)
+    assert one.returncode == two.returncode == flipped.returncode == 0
+    assert one.stdout.count(b"+++ ") == 2
+    assert one.stdout == two.stdout
+    # files are shown in the order they were named; each file's diff is the same
+    assert flipped.stdout.index(b"--- pkg/a.py") < flipped.stdout.index(b"--- main.py")
+    assert _per_file(flipped.stdout) == _per_file(one.stdout)
+
+
+def test_apply_one_file_analyses_it_with_its_package(tmp_path):
+    _tree(tmp_path)
+    (tmp_path / "pkg" / "train.py").write_text(textwrap.dedent("""\
+        import torch
+        from .b import crit
+        def step(out, y):
+            loss = crit(out, y)
+            return loss.data[0]
+        """))
+    r = tu("apply", tmp_path / "pkg" / "train.py")
+    assert r.returncode == 0, r.stderr
+    assert "return loss.item()" in (tmp_path / "pkg" / "train.py").read_text()
+    # only the named file is written
+    assert (tmp_path / "pkg" / "a.py").read_text() == A
+
+
+def test_a_file_that_does_not_parse_does_not_stop_the_index(tmp_path):
+    _tree(tmp_path)
+    (tmp_path / "pkg" / "broken.py").write_text("from torch.autograd import Variable\ndef f(:\n")
+    r = tu("apply", tmp_path)
+    assert r.returncode == 1
+    assert b"broken.py:2" in r.stdout + r.stderr
+    assert "return loss.item()" in (tmp_path / "main.py").read_text()
+    assert (tmp_path / "pkg" / "broken.py").read_text() == "from torch.autograd import Variable\ndef f(:\n"
