@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import textwrap
 from dataclasses import replace
@@ -469,30 +470,59 @@ def explain(ctx, code, no_color):
             return
         rule = matching[0]
     color = use_color(sys.stdout, _no_color(ctx, no_color))
-    header = f"{rule.code} {rule.name} ({rule.label()})\n\n{rule.summary}\n"
-    body = textwrap.dedent(rule.description).strip() + "\n"
-    parts = [header, body, "Examples\n"]
-    for i, ex in enumerate(rule.examples, 1):
-        title = ex.title or f"example {i}"
-        flags = " [--unsafe]" if ex.unsafe else ""
-        if ex.after is None:
-            parts.append(f"-- {title}{flags}: left unchanged\n" + textwrap.indent(ex.before_code, "    "))
-        else:
-            from torchupgrade.codemods import Result
-
-            d = unified_diff(Result("example.py", ex.before_code, ex.after_code), label="example.py")
-            body_lines = "".join(d.splitlines(keepends=True)[2:])
-            parts.append(f"-- {title}{flags}:\n" + textwrap.indent(body_lines, "    "))
-    text = "\n".join(parts)
+    header, body, examples = _explain_sections(rule)
     if color:
         from rich.console import Console
         from rich.markdown import Markdown
 
         console = Console()
         console.print(Markdown(header + "\n" + body))
-        console.print("\n".join(parts[2:]), highlight=False, markup=False)
+        console.print(examples, highlight=False, markup=False)
     else:
-        click.echo(text)
+        click.echo(header + "\n" + body + "\n" + examples)
+
+
+_CLASS_MEANING = {
+    "exact": "same behaviour on torch 0.3 and today; applied by default",
+    "restoring": "torch changed the meaning; the fix restores what the code did on torch 0.3 (applied by default, listed as such)",
+    "unproven": "right only under an assumption the tool cannot prove; applied with --unsafe, otherwise a note",
+}
+
+
+def _explain_sections(rule) -> Tuple[str, str, str]:
+    """``explain``'s fixed sections: what it does, why (the description), fix safety, options,
+    then the examples with the notes each produces."""
+    from torchupgrade.codemods import Result, RuleKind
+
+    description = textwrap.dedent(rule.description).strip()
+    paragraphs = re.split(r"\n\s*\n", description)
+    safety = [p for p in paragraphs if p.startswith("Fix safety:")]
+    why = "\n\n".join(p for p in paragraphs if p not in safety)
+    header = f"{rule.code} {rule.name} ({rule.label()})\n\n## What it does\n\n{rule.summary}\n"
+    parts = [f"## Why\n\n{why}\n"]
+    classes = [] if rule.kind is RuleKind.ADVISORY else [c.value for c in rule.classes()]
+    lines = "".join(f"- {c}: {_CLASS_MEANING[c]}\n" for c in classes) or "- advisory: notes only, never an edit\n"
+    parts.append("## Fix safety\n\n" + lines + ("\n" + "\n\n".join(safety) + "\n" if safety else ""))
+    options = [f"- `--select {rule.code}` / `--ignore {rule.code}` (or `{rule.name}`): run only this rule / skip it",
+               f"- `# torchupgrade: ignore[{rule.code}]` on a line: this rule leaves that statement alone"]
+    if "unproven" in classes:
+        options.insert(0, "- `--unsafe`: also apply the unproven fixes (each is a note otherwise)")
+    parts.append("## Options\n\n" + "\n".join(options) + "\n")
+    out = ["## Examples\n"]
+    for i, ex in enumerate(rule.examples, 1):
+        title = ex.title or f"example {i}"
+        flags = " [--unsafe]" if ex.unsafe else ""
+        if ex.after is None:
+            out.append(f"-- {title}{flags}: left unchanged\n" + textwrap.indent(ex.before_code, "    "))
+        else:
+            d = unified_diff(Result("example.py", ex.before_code, ex.after_code), label="example.py")
+            body_lines = "".join(d.splitlines(keepends=True)[2:])
+            out.append(f"-- {title}{flags}:\n" + textwrap.indent(body_lines, "    "))
+        if ex.notes:
+            result = migrate(ex.before_code, select=[rule.code, *ex.also], unsafe=ex.unsafe)
+            notes = [n for n in result.notes if n.rule == rule.code] or []
+            out.append("".join(f"    note, line {n.line}: {n.message}\n" for n in notes))
+    return header, "\n".join(parts), "\n".join(out)
 
 
 def _safe_streams() -> None:

@@ -170,6 +170,13 @@ def test_rules_and_explain(repo):
     assert r.returncode == 0 and "Fix safety" in out and "+            h = torch.zeros(2, 3)" not in out
     assert "-    h = Variable(torch.zeros(2, 3))" in out and "+    h = torch.zeros(2, 3)" in out
     assert tu("explain", "variable-type-check").returncode == 0
+    # the fixed sections, in order, and the notes an example produces
+    r = tu("explain", "TU045")
+    out = r.stdout.decode()
+    headings = ["## What it does", "## Why", "## Fix safety", "## Options", "## Examples"]
+    assert [out.index(h) for h in headings] == sorted(out.index(h) for h in headings)
+    assert "`--unsafe`: also apply the unproven fixes" in out
+    assert "note, line 3: unproven fix not applied (use --unsafe): torch.load(...) defaults to weights_only=True" in out
 
 
 def test_color_when_forced(repo):

@@ -54,7 +54,7 @@ The same holds for `async=` in a call that turns keywords into data: `dict(async
 reported.
 `async def`, `async for` and `async with` are the keyword and are left alone.
 
-Fix safety: safe. The original file does not parse on Python >= 3.7, so nothing can depend on
+Fix safety: exact. The original file does not parse on Python >= 3.7, so nothing can depend on
 its current behaviour; `non_blocking=` is what `async=` meant for every torch function (and a
 helper that forwards `**kwargs` to one). If a callee defined in another, unmigrated file takes a
 parameter literally named `async`, that file does not parse either and must be renamed by hand.

@@ -34,9 +34,9 @@ Old-style Functions (an instance `forward(self, ...)`, called as `MyFn()(x)`) ra
 2.13 whatever their attributes are called; converting them to `@staticmethod` form is not done
 by this rule.
 
-Fix safety: safe for `saved_variables` (the deprecated property returns `saved_tensors`).
+Fix safety: exact for `saved_variables` (the deprecated property returns `saved_tensors`).
 `creator` -> `grad_fn` is exact for tensors (the legacy line raises) but wrong for other objects,
-hence `--unsafe`.
+hence unproven (`--unsafe`; a note otherwise).
 """
     examples = (
         Example(

@@ -28,16 +28,16 @@ update it is unnecessary: `p.grad.data.norm()` -> `p.grad.norm()`,
 parameters are touched (an object whose `.grad.data` is a plain attribute keeps it, with a note).
 Assignments *to* `E.grad.data` (`p.grad.data = t` swaps storage) are left with a note.
 
-Fix safety: safe when the gradient has no graph of its own, which is the normal case
+Fix safety: exact when the gradient has no graph of its own, which is the normal case
 (`backward()` without `create_graph=True`, no `E.grad = <expression>` in the file), and the value
 cannot be saved by a graph: it is reduced or converted (`.norm()`, `.item()`), updated in place
 with grad-free operands (`.zero_()`, `.mul_(c)`, `.clamp_()`), or passed to an optimizer-style
 update (`p.data.add_(-lr, p.grad.data)`). Then `p.grad` and `p.grad.data` have the same values,
 storage, dtype and device, neither requires grad, and the version-counter difference of `.data`
-(spec section 3) cannot be observed. Elsewhere (stored in a name, multiplied with a
+(in-place writes through it are not seen by autograd) cannot be observed. Elsewhere (stored in a name, multiplied with a
 grad-requiring tensor, passed to a function) a graph may save the gradient and a later
 accumulation or `.zero_()` would make its `backward()` raise, and if the file mentions
-`create_graph` or assigns to `.grad` the gradient may carry a graph: unsafe fix there.
+`create_graph` or assigns to `.grad` the gradient may carry a graph: there the fix is unproven (`--unsafe`; a note otherwise).
 """
     examples = (
         Example(

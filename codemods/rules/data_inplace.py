@@ -77,13 +77,13 @@ argument of a function passed to `model.apply(fn)`, `self.w` assigned a tensor .
 change, the Parameter object and optimizer references stay) has no exact modern spelling; they
 get a note.
 
-Fix safety: unsafe. The values are bitwise identical, but `.data` updates do not bump the
-tensor's version counter while the `no_grad`/`nn.init` forms do (spec section 3): if a graph
+Fix safety: unproven. The values are bitwise identical, but `.data` updates do not bump the
+tensor's version counter while the `no_grad`/`nn.init` forms do: if a graph
 that saved the tensor is still alive and is backpropagated after the update, the new code
 raises "one of the variables needed for gradient computation has been modified by an inplace
 operation" where the old code silently used the new values. Ordinary
 `zero_grad -> forward -> backward -> update` loops and construction-time initialisation are
-exact. Without `--unsafe` every such statement is reported as a note.
+exact (and applied by default where the tool sees them). Without `--unsafe` every such statement is reported as a note.
 """
     examples = (
         Example(
@@ -204,6 +204,7 @@ exact. Without `--unsafe` every such statement is reported as a note.
             self.data.fill_(0)
             buffer.data.zero_()
             """,
+            notes=((4, "TU023", "unproven fix not applied"), (5, "TU023", "no exact modern spelling")),
         ),
         Example(
             title="no name for torch or torch.nn.init: notes",

@@ -72,7 +72,8 @@ and random-number consumption are bitwise identical (verified under torch 2.13 f
 dtype). One assumption: `torch.empty(..., dtype=torch.float32)` follows the program's default
 *device*, `torch.FloatTensor` is always on the CPU; a file that calls `set_default_tensor_type`
 or `set_default_device` keeps its CPU constructors (with a note). The CUDA forms follow the
-documentation (not run: no GPU).
+documentation (not run: no GPU). Sizes given as `*args` are assumed to be integers: that
+rewrite is unproven (`--unsafe`; a note otherwise).
 """
     messages = {
         "ambiguous": "{name}(x) with one argument of unknown type: a size (int) or data (list, ndarray, tensor)? Left unchanged: torch.empty(n, dtype={dtype}) for a size, torch.tensor(data, dtype={dtype}) for a list, torch.as_tensor(a, dtype={dtype}) for an array or tensor",

@@ -65,9 +65,10 @@ offered under `--unsafe`: the legacy result had `max(m, n)` rows (residual infor
 `n`). `torch.eig` (the modern `linalg.eig` returns complex tensors), `pstrf`, and calls with
 non-literal flags are left with a note.
 
-Fix safety: safe. The legacy calls raise today, so no working program depends on them; each
+Fix safety: exact. The legacy calls raise today, so no working program depends on them; each
 replacement computes what the 0.3 function did (bitwise equal to the 1.x successors, verified
-under torch 2.13), with the legacy defaults spelled out (`upper=True`, `UPLO='U'`).
+under torch 2.13), with the legacy defaults spelled out (`upper=True`, `UPLO='U'`). The `gels`/`lstsq`
+rewrite is unproven: it is right only where the code reads the first `n` rows.
 """
     messages = {
         "no-equivalent": "torch.{name} was removed ({what}): migrate by hand",

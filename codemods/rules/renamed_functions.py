@@ -31,7 +31,7 @@ Names are found through the file's imports (`init.normal` after `from torch.nn i
 `from ... import` is renamed in the import line and at every use; `import ... as alias` keeps
 its alias. A name the module also binds otherwise is left with a note.
 
-Fix safety: safe. Each old name forwards to the new one with the same arguments (verified in
+Fix safety: exact. Each old name forwards to the new one with the same arguments (verified in
 torch 2.13), so values, in-place effects and return types are unchanged. `clip_grad_norm_`
 returns a 0-dim tensor, as `clip_grad_norm` does today (0.3 returned a float; not changed here).
 """

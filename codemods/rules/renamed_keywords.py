@@ -35,7 +35,7 @@ with a `retain_variables` parameter (a user class's own `backward(self, loss,
 retain_variables=False)`), with a note. `torch.autograd.backward` is matched through the
 file's imports, so a local function called `backward` is never touched.
 
-Fix safety: safe. The legacy keywords raise today (or, for `grad_variables`, are forwarded to
+Fix safety: exact. The legacy keywords raise today (or, for `grad_variables`, are forwarded to
 the new name), so the rename restores what the code did under 0.3 and cannot change a working
 program.
 """

@@ -44,8 +44,9 @@ arity: the modern `add_`/`sub_` take one positional argument, `addcmul_`/`addcdi
 rewritten only when the receiver is visibly a tensor (`p.data`, a `torch.*` call); with a
 numeric first argument on an unknown receiver the rewrite is offered under `--unsafe`.
 
-Fix safety: safe. Both overloads run the same kernel with the same scalars: 13 forms verified
-bitwise equal under torch 2.13, including a 0-dim tensor passed as the scalar.
+Fix safety: exact. Both overloads run the same kernel with the same scalars: 13 forms verified
+bitwise equal under torch 2.13, including a 0-dim tensor passed as the scalar. Where the tool
+cannot tell that the receiver is a tensor, the rewrite is unproven (`--unsafe`; a note otherwise).
 """
     messages = {
         "comments": "{name}(<scalar>, ...) looks like the deprecated overload, but comments sit between its arguments and would end up next to other arguments: rewrite it by hand ({name}(..., {detail}))",

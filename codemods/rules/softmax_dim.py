@@ -53,7 +53,8 @@ the dim torch would pick at all of them (exact). Otherwise a note; `--unsafe` wr
 
 Fix safety: exact. The dim written is the one torch computes for that call today (for a
 module: at each of its calls), so the output is bitwise identical and only the warning
-disappears. The `--unsafe` `dim=1` is exact only for inputs of rank 2 or 4. A module used
+disappears. Where the input's rank is not known, `dim=1` is unproven (`--unsafe`; a note
+otherwise): it is exact only for inputs of rank 2 or 4. A module used
 anywhere else (passed to `nn.Sequential`, returned, stored in a list) cannot have its calls seen.
 """
     messages = {
