@@ -2,7 +2,10 @@
 
 Runs scripts/corpus_report.py, which fetches the corpus with ../shared/corpus/fetch.sh into a
 cache (reused across runs), migrates a copy and exits 1 if any file crashed the engine, stopped
-parsing, or changed on a second run. Skipped where the corpus cannot be fetched.
+parsing, or changed on a second run, and compares the report's per-rule table with the snapshot
+committed in tests/data/ (a rule that silently stops firing, or starts firing far more, fails:
+after a deliberate change, rerun with TORCHUPGRADE_UPDATE_SNAPSHOTS=1 and review the diff of the
+snapshot). Skipped where the corpus cannot be fetched. Marked ``corpus`` (`pytest -m corpus`).
 """
 import os
 import re
@@ -27,6 +30,14 @@ def corpus():
     return CACHE
 
 
+def _per_rule_table(report: str) -> str:
+    block = report[report.index("per rule:"):]
+    lines = block.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.strip().startswith("total"))
+    return "\n".join(line.rstrip() for line in lines[: end + 1]) + "\n"
+
+
+@pytest.mark.corpus
 @pytest.mark.parametrize("mode", [[], ["--unsafe"]], ids=["default", "unsafe"])
 def test_corpus_migrates_without_damage(corpus, mode):
     r = subprocess.run(
@@ -43,3 +54,8 @@ def test_corpus_migrates_without_damage(corpus, mode):
     assert changed >= 80  # the corpus is full of legacy idioms: a silent no-op would show here
     # every failure is a reported reason (Python 2, `async` as a name), never an internal error
     assert "[internal]" not in report
+    snapshot = ROOT / "tests" / "data" / f"corpus_per_rule_{'unsafe' if mode else 'default'}.txt"
+    table = _per_rule_table(report)
+    if os.environ.get("TORCHUPGRADE_UPDATE_SNAPSHOTS") == "1":
+        snapshot.write_text(table)
+    assert table == snapshot.read_text(), "the corpus report's per-rule table changed: " + table

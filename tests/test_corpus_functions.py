@@ -64,6 +64,7 @@ def migrated_module(monkeypatch):
     return ns
 
 
+@pytest.mark.corpus
 def test_migrated_corpus_function_runs_and_backpropagates(migrated_module):
     fn = migrated_module["_AlternatingHighwayLSTMFunction"]
     layers, seq, batch, hidden, size = 1, 4, 2, 3, 5

@@ -110,6 +110,7 @@ def _run(corpus, tmp_path, *args):
     return {(it["kind"], it["name"]): it for it in pkg["items"]}, pkg, data, proc.stdout
 
 
+@pytest.mark.corpus
 def test_baseline_classification(corpus, tmp_path):
     items, pkg, data, stdout = _run(corpus, tmp_path, "--no-migrate")
     status = {k: v["status"] for k, v in items.items()}
@@ -147,6 +148,7 @@ def test_baseline_classification(corpus, tmp_path):
     assert "top failure reasons" in stdout
 
 
+@pytest.mark.corpus
 def test_migrated_run_uses_the_tool(corpus, tmp_path):
     tool = Path(sys.executable).with_name("torchupgrade")
     if not tool.exists():

@@ -105,6 +105,7 @@ def corpus_src():
     return CACHE / "src"
 
 
+@pytest.mark.corpus
 @needs_git
 def test_corpus_diff_applies_byte_for_byte(corpus_src, tmp_path):
     orig, applied, patched = tmp_path / "orig", tmp_path / "applied", tmp_path / "patched"

@@ -909,6 +909,7 @@ def _index(name, paths):
     return _INDEXES[name]
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("project", [False, True], ids=["files", "project"])
 @pytest.mark.parametrize("unsafe", [False, True], ids=["default", "unsafe"])
 def test_corpus_volatile_files_fixed_point_and_no_training_in_regions(unsafe, project):
