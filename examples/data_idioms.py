@@ -2,7 +2,7 @@
 
 Run `torchupgrade diff --unsafe examples/data_idioms.py` to see the migration. Under torch 2.13
 the unmigrated file crashes in `train()` at `loss.data[0]`; the migrated one runs
-(tests/test_data.py executes both versions of each part and compares the results).
+(tests/rules/test_tu020_tu023_data.py executes both versions of each part and compares the results).
 """
 import numpy as np
 import torch

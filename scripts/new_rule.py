@@ -7,8 +7,8 @@ Writes ``codemods/rules/<name_with_underscores>.py`` and adds the class to the r
 ``codemods/rules/__init__.py`` (before the advisories). With ``--rename OLD NEW`` (qualified torch
 names, e.g. ``torch.nn.functional.old torch.nn.functional.new``) the rule is a complete rename
 rule with a working example; otherwise it is a ``TreeRule`` whose example and hook you write.
-Until you do, ``tests/test_rule_examples.py`` fails on it: its example says ``TODO``.
-Then: ``pytest tests/test_rule_examples.py -k TU039`` and ``torchupgrade explain TU039``.
+Until you do, ``tests/rules/test_rule_examples.py`` fails on it: its example says ``TODO``.
+Then: ``pytest tests/rules/test_rule_examples.py -k TU039`` and ``torchupgrade explain TU039``.
 """
 from __future__ import annotations
 
@@ -199,7 +199,7 @@ def main(argv=None) -> int:
     reg = reg.replace("    # advisories (notes only)", f"    {cls},\n    # advisories (notes only)", 1)
     registry.write_text(reg)
     print(f"wrote {path} and registered {cls} in {registry}")
-    print(f"next: pytest tests/test_rule_examples.py -k {opts.code}; torchupgrade explain {opts.code}")
+    print(f"next: pytest tests/rules/test_rule_examples.py -k {opts.code}; torchupgrade explain {opts.code}")
     return 0
 
 

@@ -28,7 +28,7 @@ def _run(env, *args):
 
 
 def _examples(env, code):
-    tests = ROOT / "tests" / "test_rule_examples.py"
+    tests = ROOT / "tests" / "rules" / "test_rule_examples.py"
     return _run(env, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", ROOT, tests, "-k", code)
 
 

@@ -7,7 +7,7 @@ from torchupgrade.codemods import migrate
 
 torch = pytest.importorskip("torch")
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "variable_basics.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "variable_basics.py"
 
 
 def load(src, name="m"):

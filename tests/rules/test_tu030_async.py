@@ -80,3 +80,25 @@ def test_migrated_code_runs_like_non_blocking():
         warnings.simplefilter("error")
         exec(r.new_source, ns)
     assert torch.equal(ns["y"], ns["x"].double()) and torch.equal(ns["z"], ns["x"])
+
+
+# -- TU030: async= as a dictionary key --------------------------------------------------------
+
+@pytest.mark.parametrize("src", [
+    "opts = dict(async=True, lr=1)\n",
+    "from collections import OrderedDict\nopts = OrderedDict(lr=1, async=True)\n",
+    "opts = {}\nopts.update(async=True)\n",
+    "s = '{async}'.format(async=1)\n",
+])
+def test_tu030_async_as_a_key_is_reported_not_renamed(src):
+    r = migrate(src)
+    assert r.failure is not None and "key" in r.failure.message
+    assert r.new_source == src
+    assert not r.edits
+
+
+def test_tu030_calls_still_renamed_next_to_dict_literal():
+    src = "opts = {'async': True}\ny = x.cuda(async=opts['async'])\n"
+    r = migrate(src, select=["TU030"])
+    assert r.failure is None
+    assert r.new_source == "opts = {'async': True}\ny = x.cuda(non_blocking=opts['async'])\n"

@@ -7,7 +7,7 @@ import pytest
 
 from torchupgrade.codemods import migrate
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def mig(src, unsafe=False, select=None):

@@ -19,7 +19,7 @@ from torchupgrade.codemods.rules.volatile import VolatileNoGrad
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("TORCHUPGRADE_CORPUS", os.path.expanduser("~/.cache/torchupgrade-corpus"))) / "src"
 
 
