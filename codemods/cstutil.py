@@ -127,15 +127,53 @@ def has_comments(stmt: cst.CSTNode) -> bool:
     return bool(trailing is not None and trailing.comment)
 
 
+def comments_in(node: cst.CSTNode) -> List[str]:
+    """The text of every comment inside ``node``, in source order."""
+    found: List[str] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Comment(self, c: cst.Comment) -> None:
+            found.append(c.value)
+
+    node.visit(_Collect())
+    return found
+
+
+def lost_comments(original: cst.CSTNode, replacement: cst.CSTNode) -> List[str]:
+    """Comments of ``original`` that ``replacement`` no longer has (a multiset difference)."""
+    kept = comments_in(replacement)
+    lost = []
+    for c in comments_in(original):
+        if c in kept:
+            kept.remove(c)
+        else:
+            lost.append(c)
+    return lost
+
+
+def with_trailing_comments(stmt: cst.SimpleStatementLine, comments: Sequence[str]) -> cst.SimpleStatementLine:
+    """``stmt`` with ``comments`` appended to its trailing comment (``x = y  # a  # b``)."""
+    trailing = stmt.trailing_whitespace
+    texts = ([trailing.comment.value] if trailing.comment else []) + list(comments)
+    return stmt.with_changes(trailing_whitespace=trailing.with_changes(
+        whitespace=trailing.whitespace if trailing.comment else cst.SimpleWhitespace("  "),
+        comment=cst.Comment("  ".join(texts)),
+    ))
+
+
 def prune_statements(body: Sequence[cst.BaseStatement], removed) -> Tuple[List[cst.BaseStatement], List[cst.EmptyLine]]:
-    """``body`` without the statements whose id is in ``removed``; their comment lines move to the
-    next statement. Returns (statements, comment lines left over at the end of the block)."""
+    """``body`` without the statements whose id is in ``removed``; their comment lines (and their
+    trailing comments, as lines of their own) move to the next statement. Returns (statements, comment lines left over at the end of the block)."""
     out: List[cst.BaseStatement] = []
     carry: List[cst.EmptyLine] = []
     pending = False
     for stmt in body:
         if id(stmt) in removed:
             carry.extend(stmt.leading_lines)
+            trailing = getattr(stmt, "trailing_whitespace", None)
+            if trailing is not None and trailing.comment is not None:
+                # the statement goes, its comment stays on a line of its own
+                carry.append(cst.EmptyLine(indent=True, whitespace=cst.SimpleWhitespace(""), comment=trailing.comment))
             pending = True
             continue
         if pending:

@@ -1,11 +1,11 @@
 """TU001 variable-wrapper: ``Variable(t)`` -> ``t``; ``requires_grad=`` into factories."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import libcst as cst
 
-from ..cstutil import grouped, method_call
+from ..cstutil import grouped, lost_comments, method_call, with_trailing_comments
 from ..model import Example
 from ..rule import TreeRule
 from ..semantic.kinds import Grad, Legacy, Tensor, TorchRef
@@ -70,6 +70,7 @@ class VariableWrapper(TreeRule):
         "name-arg": "Variable(..., name=/_grad_fn=) left unchanged: no modern equivalent",
         "literal": "Variable(<non-tensor literal>) raises TypeError on torch >= 0.4; wrap the data in torch.tensor(...) by hand",
         "subclass": "class derives from Variable: migrate it by hand (derive from torch.Tensor or wrap a tensor)",
+        "comments": "Variable(...) left unchanged: unwrapping it would delete the comments inside the call, and this statement has no line end to move them to",
     }
     description = """
 Since PyTorch 0.4 tensors and Variables are one type: `Variable(t)` only returns `t.detach()`
@@ -216,10 +217,35 @@ legacy call does on today's torch.
                 return self.rnn(x, h)
             """,
         ),
+        Example(
+            title="comments inside a multi-line call move to the end of the statement",
+            before="""
+            import torch
+            from torch.autograd import Variable
+
+            v = Variable(torch.zeros(3),  # the input
+                         requires_grad=False)
+            for w in Variable(torch.ones(2),  # the weights
+                              requires_grad=False):
+                print(w)
+            """,
+            after="""
+            import torch
+            from torch.autograd import Variable
+
+            v = torch.zeros(3)  # the input
+            for w in Variable(torch.ones(2),  # the weights
+                              requires_grad=False):
+                print(w)
+            """,
+            notes=((6, "TU001", "delete the comments inside the call"),),
+        ),
     )
 
     def start(self) -> None:
         self._names = {"Variable", *self.imports.local_names_for(VARIABLE)}
+        # comments the unwraps inside each enclosing simple statement removed from their calls
+        self._statements: List[List[str]] = []
 
     # -- references to the class itself ---------------------------------------------------------------
     def visit_Import(self, node):
@@ -356,21 +382,32 @@ legacy call does on today's torch.
             receiver = value if fresh else method_call(value, "detach")
             new = method_call(receiver, "requires_grad_", [] if requires else [cst.Arg(flag)])
             msg = f"Variable(t, requires_grad=...) -> t{'' if fresh else '.detach()'}.requires_grad_(...)"
+        lost = lost_comments(original_node, new)
+        if lost:
+            if not self._statements:
+                self.note(original_node, "comments")
+                return updated_node
+            self._statements[-1].extend(lost)  # they go to the end of the statement's line
         self.edit(original_node, msg)
         self._rewrote()
         return new
+
+    def visit_SimpleStatementLine(self, node) -> None:
+        self._statements.append([])
 
     def _rewrote(self) -> None:
         self.ctx.drop_import_when_unused(VARIABLE)
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
+        lost = self._statements.pop() if self._statements else []
+        if lost:
+            updated_node = with_trailing_comments(updated_node, lost)
         # `x, y = Variable(x), Variable(y)` became `x, y = x, y`: drop it.
         if (
             updated_node is not original_node
             and len(updated_node.body) == 1
             and isinstance(updated_node.body[0], cst.Assign)
             and len(updated_node.body[0].targets) == 1
-            and not updated_node.trailing_whitespace.comment
             and isinstance(original_node.body[0], cst.Assign)
         ):
             assign = updated_node.body[0]

@@ -35,7 +35,7 @@ import libcst as cst
 
 from ..cstutil import code_of, target_names
 from ..imports import dotted_name
-from ..semantic.kinds import PYNUM, PYVAL, Enumerate, Grad, Module, Sequence_, Simple, Tensor, Tuple_, Zip
+from ..semantic.kinds import PYNUM, PYVAL, Enumerate, Grad, Module, Sequence_, Simple, Tensor, TorchRef, Tuple_, Zip
 from ..torchapi import COMPARISON_METHODS, FRESH_VIEW_METHODS, INDEX_METHODS, VARIABLE
 
 Flags = FrozenSet[str]
@@ -618,13 +618,19 @@ class ScopeFlow:
             if verdict == "plain":
                 return plain.all(args)
         q = self.resolve(func)
+        if q is None and isinstance(func, cst.Name):
+            # a module-level alias of a torch callable (`Tensor = torch.cuda.FloatTensor if cuda
+            # else torch.FloatTensor`), as the semantic model knows it
+            ref = self.model_kind(func)
+            if isinstance(ref, TorchRef):
+                q = ref.qualified
         if q is not None:
+            if q == VARIABLE:  # (before the torch.autograd prefix below: Variable is in it)
+                return plain.all(args[:1]) and not any(a.keyword and a.keyword.value == "requires_grad" for a in node.args)
             if q in TRAINING_FUNCTIONS or q.startswith("torch.autograd.") or q.startswith("torch.optim."):
                 return False
             if q.startswith("torch.nn.") and q[len("torch.nn."):][:1].isupper():
                 return False  # constructing a module: parameters that require grad
-            if q == VARIABLE:
-                return plain.all(args[:1]) and not any(a.keyword and a.keyword.value == "requires_grad" for a in node.args)
             if q.startswith("torch.") and not q.startswith("torch.nn.Parameter"):
                 if any(a.keyword and a.keyword.value == "requires_grad" for a in node.args):
                     return False

@@ -47,6 +47,10 @@ from .scopes import Binding, ModuleScopes, Scope, dotted
 _LOSS_NAME = re.compile(r"(^|_)loss(es)?($|_)|^loss", re.IGNORECASE)
 
 
+
+# torch.* functions whose result has one rank whatever their (valid) inputs are
+_FIXED_RANK_FUNCTIONS = {"mv": VECTOR_RANK, "mm": exact_rank(2), "bmm": exact_rank(3), "ger": exact_rank(2), "outer": exact_rank(2)}
+
 def looks_like_loss(name: str) -> bool:
     return bool(_LOSS_NAME.search(name))
 
@@ -936,6 +940,9 @@ class Inference:
             return Tensor(first.rank if isinstance(first, Tensor) else ANY_RANK, Grad.NO, legacy, DType.BOOL)
         if fn in ("argmax", "argmin", "nonzero"):
             return Tensor(ANY_RANK, Grad.NO, legacy, DType.INT)
+        if fn in _FIXED_RANK_FUNCTIONS and len(pos) >= 2:
+            # the result's rank does not depend on the inputs' (an input of another rank raises)
+            return Tensor(_FIXED_RANK_FUNCTIONS[fn], grad, legacy, first.dtype if isinstance(first, Tensor) else DType.UNKNOWN)
         if fn in ("cat", "stack") and pos:
             k = self._kind(pos[0], scope)
             if k is BOTTOM or (isinstance(k, Sequence_) and k.item is BOTTOM):

@@ -107,3 +107,23 @@ def test_empty_variable():
     migrated = migrate("from torch.autograd import Variable\nx = Variable()\n").new_source
     ns = load(migrated)
     assert ns["x"].shape == (0,) and ns["x"].dtype == torch.get_default_dtype()
+
+
+def test_deleted_rebinding_keeps_its_comments_on_lines_of_their_own():
+    src = (
+        "import torch\nfrom torch.autograd import Variable\n\n"
+        "def f(model, x):\n"
+        "    x = Variable(x)  # wrap the input\n"
+        "    y = Variable(x,  # again\n"
+        "                 requires_grad=False)\n"
+        "    return model(y)\n"
+    )
+    r = migrate(src)
+    assert r.new_source == (
+        "import torch\n\n"
+        "def f(model, x):\n"
+        "    # wrap the input\n"
+        "    y = x  # again\n"
+        "    return model(y)\n"
+    )
+    assert migrate(r.new_source).new_source == r.new_source

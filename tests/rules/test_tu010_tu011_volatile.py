@@ -1012,3 +1012,27 @@ def test_match_cases_get_their_own_regions():
     """
     r = convert(src, unsafe=False, select=("TU010",))
     assert '        case "eval":\n            with torch.no_grad():\n                out = net(Variable(x))\n' in r.new_source
+
+
+def test_grad_free_rewraps_and_constructor_aliases_do_not_split_the_region():
+    """`Variable(out.data)` and `Variable(Tensor(3, 4).fill_(0))` (a module-level constructor
+    alias) compute nothing that needs gradients: the evaluation function gets one decorator, not
+    a region per statement."""
+    src = """
+    import torch
+    from torch.autograd import Variable
+
+    Tensor = torch.cuda.FloatTensor if torch.cuda.is_available() else torch.FloatTensor
+
+    def evaluate(model, loader):
+        for data, target in loader:
+            data = Variable(data, volatile=True)
+            out = model(data)
+            h = Variable(out.data)
+            z = Variable(Tensor(3, 4).fill_(0))
+            probs = out.exp()
+            print(probs, h, z)
+    """
+    code = migrate(textwrap.dedent(src)).new_source
+    assert code.count("no_grad") == 1 and "@torch.no_grad()\ndef evaluate" in code
+    assert "Variable" not in code

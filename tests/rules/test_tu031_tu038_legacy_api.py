@@ -231,6 +231,14 @@ def test_implicit_softmax_dim_from_visible_rank(view):
     assert ".dim()" not in r.new_source
 
 
+@pytest.mark.parametrize("call, dim", [("torch.mv(w, v)", 0), ("torch.mm(w, w.t())", 1), ("torch.bmm(b, b)", 0), ("torch.ger(v, v)", 1)])
+def test_implicit_softmax_dim_of_fixed_rank_products(call, dim):
+    """mv/mm/bmm/ger give one rank whatever their inputs: the dim is exact (a 1-D mv result gets
+    dim=0, not the dim=1 that raises on it)."""
+    r = check(f"out = F.softmax({call})\n", select=["TU035"], w=torch.randn(3, 3), v=torch.randn(3), b=torch.randn(2, 3, 3))
+    assert f"dim={dim})" in r.new_source
+
+
 # -- TU037 / TU038 -------------------------------------------------------------------------------
 def test_retain_variables_and_autograd_backward_keywords():
     body = """
