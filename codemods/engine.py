@@ -30,7 +30,7 @@ from .model import Failure, Result, Source, Suppression
 from .rule import FileContext, LegacyTreeRule, Rule, Stage, TreeRule, skippable_statements, with_statement_skipping
 from .semantic.model import SCOPE_NODES, SemanticModel
 from .source import decode, deepest_line, parse_python
-from .splice import finish
+from .splice import finish, merge3
 
 RuleType = Type[Rule]
 
@@ -239,20 +239,37 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
     new_text = module.code
     if new_text == text:
         return text, ctx
-    new_tree, failure = parse_python(new_text, path)
+    original_module = ctx.module
+
+    def parses_as_written(candidate: str, path: str):
+        """The output must parse as it will be written: ``finish`` splices the edits into the
+        input's bytes where libcst's printing differs from them (the last ``\r`` of a CR-only
+        file after a backslash continuation), so that is the text checked then."""
+        tree_, failure_ = parse_python(candidate, path)
+        if failure_ is None:
+            return tree_, None
+        roundtrip = original_module.code
+        merged = merge3(text, roundtrip, candidate) if roundtrip != text else None
+        if merged is not None:
+            tree2, failure2 = parse_python(merged, path)
+            if failure2 is None:
+                return tree2, None
+        return tree_, failure_
+
+    new_tree, failure = parses_as_written(new_text, path)
     if failure is None and ctx.pending_imports:
         used = _names_used(new_tree)
         wanted = [m for m in ctx.pending_imports if m.split(".")[0] in used]
         if wanted:
             module = add_module_imports(module, wanted)
             new_text = module.code
-            new_tree, failure = parse_python(new_text, path)
+            new_tree, failure = parses_as_written(new_text, path)
     if failure is None and ctx.cleanup:
         used = _names_used(new_tree)
         unused = {local: q for local, q in ctx.cleanup.items() if local not in used}
         if unused:
             new_text = remove_imported_names(module, unused).code
-            new_tree, failure = parse_python(new_text, path)
+            new_tree, failure = parses_as_written(new_text, path)
     if failure:
         result.failure = Failure("internal", failure.line, f"internal error: migrated code does not parse ({failure.message}); file left unchanged")
         return original_text, None

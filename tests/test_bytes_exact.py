@@ -29,6 +29,12 @@ EDITED = [
         b"\xef\xbb\xbfimport torch\r\nx = torch.zeros(1, requires_grad=True)\r\nprint(x.data)\r\n\r\n    ",
         b"\xef\xbb\xbfimport torch\r\nx = torch.zeros(1, requires_grad=True)\r\nprint(x.detach())\r\n\r\n    ",
     ),
+    # CR-only, a backslash continuation before the last line: libcst's printing drops the last
+    # `\r` (the output would end in a backslash); the output is checked as it will be written
+    (
+        b"import torch\rfrom torch.autograd import Variable\rx = Variable(torch.zeros(3), volatile=True)\rlambda:A \\\r\r",
+        b"import torch\rx = torch.zeros(3)\rlambda:A \\\r\r",
+    ),
 ]
 
 
