@@ -1,6 +1,8 @@
 """Facts about the torch API that several rules rely on (qualified names, after canonicalisation)."""
 from __future__ import annotations
 
+from typing import Dict, Tuple
+
 VARIABLE = "torch.autograd.Variable"
 
 # Factories that create a fresh tensor (no grad, nothing else references it) and accept
@@ -119,10 +121,10 @@ KL_DIV = frozenset({"torch.nn.KLDivLoss", "torch.nn.functional.kl_div"})
 # Deprecated scalar-first overloads (torch 2.13 still accepts them with a warn-once warning).
 # method name -> {number of positional args: names of the scalars in order, then tensors}.
 # The modern forms take fewer positional arguments, so the arity identifies the overload.
-_ADD = {2: ("alpha",)}
-_ADDC = {3: ("value",)}
-_ADDMM = {3: ("beta",), 4: ("beta", "alpha")}
-OVERLOAD_METHODS = {
+_ADD: Dict[int, Tuple[str, ...]] = {2: ("alpha",)}
+_ADDC: Dict[int, Tuple[str, ...]] = {3: ("value",)}
+_ADDMM: Dict[int, Tuple[str, ...]] = {3: ("beta",), 4: ("beta", "alpha")}
+OVERLOAD_METHODS: Dict[str, Dict[int, Tuple[str, ...]]] = {
     **{m: _ADD for m in ("add_", "sub_")},
     **{m: _ADDC for m in ("addcmul", "addcmul_", "addcdiv", "addcdiv_")},
     **{m: _ADDMM for m in ("addmm", "addmm_", "addmv", "addmv_", "addr", "addr_", "addbmm", "addbmm_", "baddbmm", "baddbmm_")},
@@ -132,7 +134,7 @@ OVERLOAD_METHODS = {
 AMBIGUOUS_OVERLOAD_METHODS = {"add": _ADD, "sub": _ADD}
 # torch.X functions: the first positional argument is the tensor `input`, scalars are listed
 # with their positions: n positional -> ((position, keyword), ...).
-OVERLOAD_FUNCTIONS = {
+OVERLOAD_FUNCTIONS: Dict[str, Dict[int, Tuple[Tuple[int, str], ...]]] = {
     **{f"torch.{f}": {3: ((1, "alpha"),)} for f in ("add", "sub")},
     **{f"torch.{f}": {4: ((1, "value"),)} for f in ("addcmul", "addcdiv")},
     **{f"torch.{f}": {4: ((0, "beta"),), 5: ((0, "beta"), (2, "alpha"))} for f in ("addmm", "addmv", "addr", "addbmm", "baddbmm")},

@@ -25,7 +25,7 @@ followed.
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional, Tuple
+from typing import ClassVar, Dict, List, Optional, Tuple
 
 import libcst as cst
 
@@ -62,9 +62,9 @@ def _is_target(node: cst.CSTNode, parent: Optional[cst.CSTNode]) -> bool:
 class DataRule(TreeRule):
     """Base of the ``.data`` rules: tensor kinds from the semantic model, and ``flow``."""
 
-    needles = (".data",)
+    needles: ClassVar[Tuple[str, ...]] = (".data",)
     # every rewrite of these rules is of a `.data` in the statement's own text
-    statement_needles = (".data",)
+    statement_needles: ClassVar[Optional[Tuple[str, ...]]] = (".data",)
     uses_analysis = True
 
     @classmethod
@@ -145,7 +145,7 @@ class DataRule(TreeRule):
                 if status == "alias":
                     cur, i = gp, i - 2
                     continue
-                return status  # type: ignore[return-value]
+                return status
             if isinstance(p, cst.BinaryOperation):
                 other = p.right if p.left is cur else p.left
                 if isinstance(p.operator, cst.Modulo) and isinstance(p.left, (cst.SimpleString, cst.ConcatenatedString)):

@@ -1,7 +1,7 @@
 """TU035 softmax-implicit-dim: ``F.softmax(x)`` without ``dim`` -> the dim torch picks today."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
@@ -191,7 +191,7 @@ anywhere else (passed to `nn.Sequential`, returned, stored in a list) cannot hav
     def _call_dims(self, w, parent_of, region, same, target) -> Optional[List[int]]:
         """The implicit dim at every use of the stored module, or None if a use is not a call on
         an input of visible rank."""
-        inside = set()
+        inside: Set[int] = set()
         for u, _, _ in w.nodes:
             if u is target:
                 inside.update(id(x) for x, _, _ in walk(u).nodes)

@@ -339,6 +339,7 @@ legacy call does on today's torch.
         if isinstance(flag, cst.Name) and flag.value == "False":
             flag = None
         requires = isinstance(flag, cst.Name) and flag.value == "True"
+        new: cst.BaseExpression
         if flag is None:
             if carries_grad(self.ctx.analysis.kind(original_value)):
                 new = method_call(value, "detach")

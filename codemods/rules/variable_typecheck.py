@@ -265,6 +265,7 @@ back to what it did on 0.3.
     def _replace_class(self, original_node: cst.Call, updated_node: cst.Call, tensor: cst.Attribute) -> cst.Call:
         cls = original_node.args[1].value
         arg = updated_node.args[1]
+        value: cst.BaseExpression
         if self._is_variable(cls):
             value = tensor.with_changes(lpar=cls.lpar, rpar=cls.rpar)
         else:
