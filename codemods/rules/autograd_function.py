@@ -8,7 +8,7 @@ then apply the plan: the class is rebuilt in ``leave_ClassDef``, ``self.x`` beco
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple, cast
 
 import libcst as cst
 
@@ -457,11 +457,11 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         plans = {c.name.value: self._analyse_class(c) for c in candidates}
         self._check_bindings(node, plans)
         # subclasses of a candidate (a subclass of a subclass cannot be converted alone)
-        for stmt, _, _ in walk.nodes:
-            if isinstance(stmt, cst.ClassDef) and stmt.name.value not in names:
-                for base in stmt.bases:
+        for sub, _, _ in walk.nodes:
+            if isinstance(sub, cst.ClassDef) and sub.name.value not in names:
+                for base in sub.bases:
                     if isinstance(base.value, cst.Name) and base.value.value in plans:
-                        plans[base.value.value].reasons.append(f"it has subclasses ({stmt.name.value}), which would need converting with it")
+                        plans[base.value.value].reasons.append(f"it has subclasses ({sub.name.value}), which would need converting with it")
         self._find_uses(walk, plans)
         for plan in plans.values():
             if plan.reasons or plan.blockers:
@@ -905,6 +905,7 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
                 self._direct[id(site.outer)] = (plan, site)
             else:
                 self._partial[id(site.ctor)] = (plan, site)
+        assert plan.forward is not None  # see _analyse_class
         args = ", ".join([p.name.value for p in plan.ctor_params] + [p.name.value for p in _positional_params(plan.forward)[1:]])
         if not plan.sites:
             self.note(plan.cls, "other-modules", name=plan.name, args=args, why="no call site in this file")
@@ -940,19 +941,20 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         if isinstance(value, cst.Tuple):
             elements = [e.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for e in nones] + list(value.elements)
             return updated_node.with_changes(value=value.with_changes(elements=elements))
+        last: cst.BaseElement
         if value is None or plan.n_inputs == 1:
             last = cst.Element(value if value is not None else cst.Name("None"))
         else:
             last = cst.StarredElement(value)
         elements = [e.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for e in nones] + [last]
-        parens = {"lpar": [], "rpar": []} if plan.n_inputs == 1 or value is None else {}
+        parens: Dict[str, list] = {"lpar": [], "rpar": []} if plan.n_inputs == 1 or value is None else {}
         return updated_node.with_changes(value=cst.Tuple(elements=elements, **parens), whitespace_after_return=cst.SimpleWhitespace(" "))
 
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         plan = self._plans.get(id(original_node))
         if plan is None:
             return updated_node
-        body = list(updated_node.body.body)
+        body = list(cast(cst.IndentedBlock, updated_node.body).body)  # a class with methods
         by_name = {m.name.value: m for m in body if isinstance(m, cst.FunctionDef)}
         inline: List[cst.BaseStatement] = []
         if plan.init is not None:
@@ -984,6 +986,7 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
 
     @staticmethod
     def _strip_defaults(plan: _Plan) -> bool:
+        assert plan.forward is not None  # see _analyse_class
         return any(p.default is None for p in _positional_params(plan.forward)[1:])
 
     def _static(self, fn: cst.FunctionDef, extra: Sequence[cst.Param] = (), prologue: Sequence[cst.BaseStatement] = (), strip_defaults: bool = False) -> cst.FunctionDef:
