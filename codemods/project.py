@@ -26,7 +26,19 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from .imports import ImportTable, absolute_module, canonical
 from .semantic.kinds import (
-    BOTTOM, UNKNOWN, ClassRef, FunctionRef, Instance, Kind, Module, Ref, Sequence_, Tensor, TorchRef, Tuple_, join,
+    BOTTOM,
+    UNKNOWN,
+    ClassRef,
+    FunctionRef,
+    Instance,
+    Kind,
+    Module,
+    Ref,
+    Sequence_,
+    Tensor,
+    TorchRef,
+    Tuple_,
+    join,
 )
 from .source import decode
 

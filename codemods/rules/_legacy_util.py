@@ -6,7 +6,6 @@ from typing import ClassVar, Dict, List, Optional, Sequence, Set
 import libcst as cst
 
 from ..cstutil import is_number, keywords, positional  # noqa: F401 (re-exported to the rules)
-
 from ..imports import canonical, dotted_name
 from ..rule import TreeRule
 

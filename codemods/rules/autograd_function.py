@@ -17,10 +17,11 @@ from ..model import Example
 from ..rule import TreeRule
 from ..torchapi import AUTOGRAD_FUNCTION, FUNCTION_CTX_ATTRS
 from ._legacy_util import module_ref
-from ._static import Walk, has_call, literal_number, walk as _walk
+from ._static import Walk, has_call, literal_number
+from ._static import walk as _walk
 
 _CTX = "ctx"
-_PURE_BUILTINS = frozenset("int float bool str tuple list len abs min max round".split())
+_PURE_BUILTINS = frozenset(["int", "float", "bool", "str", "tuple", "list", "len", "abs", "min", "max", "round"])
 
 
 # -- small syntactic helpers ----------------------------------------------------------------------
@@ -67,17 +68,11 @@ def _assigned_names(fn: cst.FunctionDef) -> Set[str]:
         if isinstance(star, cst.Param):
             out.add(star.name.value)
     for node, parent, _ in _walk(fn.body).nodes:
-        if isinstance(node, cst.AssignTarget):
-            out.update(_target_names(node.target))
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-            out.update(_target_names(node.target))
-        elif isinstance(node, (cst.For, cst.CompFor)):
+        if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor)):
             out.update(_target_names(node.target))
         elif isinstance(node, cst.WithItem) and node.asname is not None:
             out.update(_target_names(node.asname.name))
-        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
-            out.add(node.name.value)
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        elif isinstance(node, (cst.AsName, cst.FunctionDef, cst.ClassDef)) and isinstance(node.name, cst.Name):
             out.add(node.name.value)
     return out
 

@@ -11,7 +11,7 @@ from ..semantic.infer import looks_like_loss
 from ..semantic.kinds import MULTI_RANK, PYNUM, SCALAR_RANK, VECTOR_RANK, Legacy, Tensor
 from .data_common import DataRule
 
-_REDUCTION_CALLS = frozenset("sum mean norm max min prod std var".split())
+_REDUCTION_CALLS = frozenset(["sum", "mean", "norm", "max", "min", "prod", "std", "var"])
 _NUMPY_CHAIN = frozenset(("cpu", "numpy", "data"))
 
 

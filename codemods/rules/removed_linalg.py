@@ -5,9 +5,7 @@ from typing import Dict, Optional, Set, cast
 
 import libcst as cst
 
-from ..cstutil import is_index0
-
-from ..cstutil import as_receiver
+from ..cstutil import as_receiver, is_index0
 from ..imports import dotted_name
 from ..model import Example, FixClass
 from ..rule import TreeRule

@@ -264,9 +264,9 @@ anywhere else (passed to `nn.Sequential`, returned, stored in a list) cannot hav
     def _syntactic_rank(self, x: cst.BaseExpression) -> Optional[int]:
         if not isinstance(x, cst.Call) or any(a.star or a.keyword for a in x.args):
             return None
-        if isinstance(x.func, cst.Attribute) and x.func.attr.value in RANKED_VIEWS and self.imports.resolve(x.func) is None:
-            sizes = list(x.args)
-        elif self.imports.resolve(x.func) in RANKED_FACTORIES:
+        if (
+            isinstance(x.func, cst.Attribute) and x.func.attr.value in RANKED_VIEWS and self.imports.resolve(x.func) is None
+        ) or self.imports.resolve(x.func) in RANKED_FACTORIES:
             sizes = list(x.args)
         else:
             return None

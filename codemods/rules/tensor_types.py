@@ -12,8 +12,11 @@ from ._legacy_util import module_ref
 
 # methods only tensors have, whose result is a tensor (a Module has none of them)
 _TENSOR_ONLY_METHODS = frozenset(
-    "clone detach contiguous view view_as reshape permute t transpose squeeze unsqueeze expand "
-    "expand_as narrow index_select masked_select gather matmul mm bmm sum mean abs exp log sqrt".split()
+    [
+        "clone", "detach", "contiguous", "view", "view_as", "reshape", "permute", "t", "transpose", "squeeze",
+        "unsqueeze", "expand", "expand_as", "narrow", "index_select", "masked_select", "gather", "matmul",
+        "mm", "bmm", "sum", "mean", "abs", "exp", "log", "sqrt",
+    ]
 )
 _TENSOR_FUNCTIONS = FACTORIES_WITH_REQUIRES_GRAD | OTHER_FACTORIES | CONSTRUCTORS | {"torch.from_numpy", "torch.as_tensor", "torch.cat", "torch.stack"}
 _CPU_FUNCTIONS = frozenset({"torch.from_numpy"}) | frozenset(q for q, (_, dev) in LEGACY_TYPES.items() if dev is None)

@@ -9,7 +9,15 @@ from ..cstutil import grouped, method_call
 from ..model import Example
 from ..rule import TreeRule
 from ..semantic.kinds import Grad, Legacy, Tensor, TorchRef
-from ..torchapi import CONSTRUCTORS, FACTORIES_WITH_REQUIRES_GRAD, FRESH_FILL_METHODS, FRESH_VIEW_METHODS, NEW_TENSOR_METHODS, OTHER_FACTORIES, VARIABLE
+from ..torchapi import (
+    CONSTRUCTORS,
+    FACTORIES_WITH_REQUIRES_GRAD,
+    FRESH_FILL_METHODS,
+    FRESH_VIEW_METHODS,
+    NEW_TENSOR_METHODS,
+    OTHER_FACTORIES,
+    VARIABLE,
+)
 
 _KNOWN_KWARGS = {"data", "requires_grad", "volatile", "name", "_grad_fn"}
 

@@ -12,7 +12,9 @@ from ..rule import TreeRule
 from ..torchapi import VARIABLE
 from .variable import variable_statement_needles
 
-_UNWRAP_METHODS = frozenset("cpu cuda numpy tolist float double long int clone contiguous view size".split())
+_UNWRAP_METHODS = frozenset([
+    "cpu", "cuda", "numpy", "tolist", "float", "double", "long", "int", "clone", "contiguous", "view", "size",
+])
 
 
 class VariableTypeCheck(TreeRule):

@@ -153,9 +153,7 @@ class SemanticModel:
             self.broken = True
             return
         scope = ordered[index]
-        if scope.kind != _SCOPE_KINDS.get(type(node)):
-            self.broken = True
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and scope.name != node.name.value:
+        if scope.kind != _SCOPE_KINDS.get(type(node)) or (isinstance(node, (cst.FunctionDef, cst.ClassDef)) and scope.name != node.name.value):
             self.broken = True
 
     def scope_of(self, node: cst.CSTNode) -> Optional[Scope]:

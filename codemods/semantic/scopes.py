@@ -349,9 +349,7 @@ class _Collector(ast.NodeVisitor):
     # -- evidence and in-place writes --------------------------------------------------------------
     def _note_write(self, target: ast.AST, aug: bool = False) -> None:
         base = target
-        if isinstance(base, ast.Subscript):
-            base = base.value
-        elif isinstance(base, ast.Attribute) and base.attr == "data":
+        if isinstance(base, ast.Subscript) or (isinstance(base, ast.Attribute) and base.attr == "data"):
             base = base.value
         elif not (aug and isinstance(base, (ast.Name, ast.Attribute))):
             return
