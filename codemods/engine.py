@@ -304,7 +304,7 @@ class _Batch(cst.CSTTransformer):
 
     def run(self, module: cst.Module) -> cst.Module:
         if any(getattr(rule, "uses_analysis", False) for rule in self.rules):
-            self.ctx.analysis  # built before the traversal, so that every scope is checked
+            _ = self.ctx.analysis  # built before the traversal, so that every scope is checked
         for rule in self.rules:
             start = getattr(rule, "start", None)
             if start is not None:

@@ -342,9 +342,13 @@ def _summarise_imports(index: ProjectIndex, tree: ast.Module, summary: ModuleSum
     for stmt in tree.body:
         for node in _module_level_bindings(stmt):
             summary.defined.add(node)
-        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
-            if isinstance(stmt.value, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts):
-                summary.all_names = tuple(e.value for e in stmt.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+        if (
+            isinstance(stmt, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets)
+            and isinstance(stmt.value, (ast.List, ast.Tuple))
+            and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts)
+        ):
+            summary.all_names = tuple(e.value for e in stmt.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
     summary.defined -= set(summary.aliases)
     summary.imports_torch = any(t == "torch" or t.startswith("torch.") for ts in table.aliases.values() for t in ts)
 
@@ -547,10 +551,7 @@ def _only_volatile_use(node: Union[ast.FunctionDef, ast.AsyncFunctionDef], param
                 if k.arg == "volatile":
                     v = k.value.operand if isinstance(k.value, ast.UnaryOp) and isinstance(k.value.op, ast.Not) else k.value
                     flags.add(id(v))
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and sub.id == param and id(sub) not in flags:
-            return False
-    return True
+    return not any(isinstance(sub, ast.Name) and sub.id == param and id(sub) not in flags for sub in ast.walk(node))
 
 
 def index_function(index: ProjectIndex, module: str, name: str) -> Optional[FunctionSummary]:

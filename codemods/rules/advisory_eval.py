@@ -108,7 +108,7 @@ function returns to; then the graph is wanted.
                 if isinstance(func, cst.Attribute) and func.attr.value == "train" and dotted_name(func.value) == model:
                     break
                 called = dotted_name(func)
-                if called == model or (isinstance(func, cst.Attribute) and func.attr.value == "forward" and dotted_name(func.value) == model):
-                    if not later.no_grad:
-                        self.note(later.node, "graph", model=model)
-                        break
+                forward = isinstance(func, cst.Attribute) and func.attr.value == "forward" and dotted_name(func.value) == model
+                if (called == model or forward) and not later.no_grad:
+                    self.note(later.node, "graph", model=model)
+                    break

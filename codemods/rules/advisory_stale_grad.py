@@ -109,7 +109,7 @@ Fix safety: advisory only (no fix).
                 name = dotted_name(t.value)
                 if isinstance(a.value, cst.Name) and a.value.value == "None":
                     cleared.setdefault(name, []).append(a.order)
-        for e, name, root in freezes:
+        for e, name, _root in freezes:
             if not backwards or min(backwards) > e.order:
                 continue
             if any(o > e.order for o in zero_grads) or any(o > e.order for o in cleared.get(name, ())):

@@ -67,7 +67,7 @@ def _assigned_names(fn: cst.FunctionDef) -> Set[str]:
     for star in (params.star_arg, params.star_kwarg):
         if isinstance(star, cst.Param):
             out.add(star.name.value)
-    for node, parent, _ in _walk(fn.body).nodes:
+    for node, _parent, _ in _walk(fn.body).nodes:
         if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor)):
             out.update(_target_names(node.target))
         elif isinstance(node, cst.WithItem) and node.asname is not None:
@@ -603,9 +603,8 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
             for node, _, scopes in _walk(plan.backward.body).nodes:
                 if isinstance(node, cst.Return) and not any(isinstance(s, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) for s in scopes):
                     value = node.value
-                    if value is None or (isinstance(value, cst.Name) and value.value == "None"):
-                        if plan.n_inputs != 1:
-                            reasons.append("backward returns None for several inputs")
+                    if (value is None or (isinstance(value, cst.Name) and value.value == "None")) and plan.n_inputs != 1:
+                        reasons.append("backward returns None for several inputs")
                     plan.returns.add(id(node))
         return plan
 
@@ -668,11 +667,12 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
             if isinstance(node, cst.Call):
                 if not (isinstance(node.func, cst.Name) and node.func.value in _PURE_BUILTINS and self.imports.is_builtin(node.func, node.func.value)):
                     return False
-            elif isinstance(node, (cst.Lambda, cst.Await, cst.Yield, cst.NamedExpr, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+            elif isinstance(node, (cst.Lambda, cst.Await, cst.Yield, cst.NamedExpr, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)) or (
+                # a read of self other than self.<known attribute>
+                isinstance(node, cst.Name) and node.value == self_name
+                and not (isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in known_attrs)
+            ):
                 return False
-            elif isinstance(node, cst.Name) and node.value == self_name:
-                if not (isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in known_attrs):
-                    return False
         return True
 
     def _init_free_names(self, plan: _Plan) -> Set[str]:
@@ -743,7 +743,7 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         for node, parent, _ in nodes:
             if parent is not None:
                 parents[id(node)] = parent
-        for node, parent, _ in nodes:
+        for node, _parent, _ in nodes:
             if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == self_name):
                 continue
             attr = node.attr.value

@@ -428,9 +428,8 @@ class Inference:
         current: Optional[Scope] = scope
         while current is not None and current.kind in ("lambda", "comp"):
             current = current.parent
-        if current is not None and current.self_name == name and current.class_name:
-            if len(current.bindings.get(name, ())) == 1:
-                return current.class_name
+        if current is not None and current.self_name == name and current.class_name and len(current.bindings.get(name, ())) == 1:
+            return current.class_name
         return None
 
     def class_attr(self, cls: str, attr: str) -> Kind:
@@ -959,10 +958,12 @@ class Inference:
             if _kw(call, "keepdim") is not None:
                 rank = first.rank if isinstance(first, Tensor) else ANY_RANK
             return Tuple_((Tensor(rank, grad, legacy, first.dtype if isinstance(first, Tensor) else DType.UNKNOWN), Tensor(rank, Grad.NO, legacy, DType.INT)))
-        if fn in api.REDUCTIONS and len(pos) == 1 and not dims and not any(isinstance(a, ast.Starred) for a in call.args):
-            if isinstance(first, Tensor) or fn in ("sum", "mean"):
-                dtype = first.dtype if isinstance(first, Tensor) and fn not in ("mean", "norm", "std", "var") else DType.FLOAT if fn in ("mean", "norm", "std", "var") else DType.UNKNOWN
-                return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
+        if (
+            fn in api.REDUCTIONS and len(pos) == 1 and not dims and not any(isinstance(a, ast.Starred) for a in call.args)
+            and (isinstance(first, Tensor) or fn in ("sum", "mean"))
+        ):
+            dtype = first.dtype if isinstance(first, Tensor) and fn not in ("mean", "norm", "std", "var") else DType.FLOAT if fn in ("mean", "norm", "std", "var") else DType.UNKNOWN
+            return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
         if fn in ("eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf"):
             return Tensor(first.rank if isinstance(first, Tensor) else ANY_RANK, Grad.NO, legacy, DType.BOOL)
         if fn in ("argmax", "argmin", "nonzero"):
