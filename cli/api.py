@@ -46,14 +46,12 @@ def migrate_paths(
     a path: that file; ``False``: none). ``write=True`` writes each changed file atomically, as
     ``apply`` does; a file that could not be written gets ``failure.kind == "write"``.
     Raises ValueError for a missing path or an unknown rule code (the CLI's usage errors)."""
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    paths = [str(p) for p in paths]
-    for p in paths:
+    names = [str(paths)] if isinstance(paths, (str, Path)) else [str(p) for p in paths]
+    for p in names:
         problem = path_problem(p)
         if problem:
             raise ValueError(problem)
-    cfg = discover_config(paths, config if isinstance(config, str) else None) if config else None
+    cfg = discover_config(names, config if isinstance(config, str) else None) if config else None
     from torchupgrade.codemods import select_rules
 
     select = tuple(select) if select else (cfg.select if cfg else None)
@@ -66,7 +64,7 @@ def migrate_paths(
         patterns += list(cfg.extend_exclude)
         if patterns:
             rooted.append((cfg.root, patterns))
-    files = list(discover(paths, exclude, None, rooted=rooted))
+    files = list(discover(names, exclude, None, rooted=rooted))
     options_for = None
     if cfg is not None and cfg.per_file_ignores and cfg.root is not None:
         import pathspec
@@ -88,7 +86,7 @@ def migrate_paths(
     try:
         for result in results:
             if write and result.changed:
-                outcome = write_file(result.path, result.new_source, result.source, force=force)  # type: ignore[arg-type]
+                outcome = write_file(result.path, result.new_source, result.source, force=force)
                 if outcome.status != WRITTEN:
                     result.failure = Failure("write", 0, outcome.message)
             yield result

@@ -56,9 +56,9 @@ def diagnostics(result: Result, hunks: Optional[List[Hunk]] = None) -> List[Dict
         return []
     hunks = hunks_of(result) if hunks is None else hunks
     owner = {}
-    for h in hunks:
-        for e in h.edits:
-            owner[id(e)] = h
+    for hunk in hunks:
+        for e in hunk.edits:
+            owner[id(e)] = hunk
     out = []
     for e in result.edits if result.changed else ():
         h = owner.get(id(e))

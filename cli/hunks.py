@@ -96,7 +96,7 @@ def _statement_spans(text: str) -> List[Tuple[int, int]]:
         if not isinstance(node, ast.stmt):
             continue
         start = node.lineno
-        if node.decorator_list if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else False:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
             start = min(d.lineno for d in node.decorator_list)
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.stmt):

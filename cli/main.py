@@ -125,6 +125,7 @@ class Run:
     def options_for(self, path) -> Options:
         if not self._per_file:
             return self.options
+        assert self.config.root is not None  # per-file ignores are read only for a rooted configuration
         try:
             rel = Path(os.path.abspath(path)).relative_to(self.config.root).as_posix()
         except ValueError:

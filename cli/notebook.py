@@ -20,7 +20,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass, field
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public in the module, missing from typeshed
 from typing import Any, Dict, List, Optional, Tuple
 
 from torchupgrade.codemods import Failure, Result, migrate

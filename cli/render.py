@@ -132,8 +132,8 @@ class Reporter:
         self.err = Console(file=sys.stderr, highlight=False, force_terminal=self.err_color, no_color=not self.err_color, soft_wrap=True)
         self.quiet = quiet
         self.via_console = False  # a progress bar is shown: print stderr lines through its console
-        self.counts = Counter()
-        self.edits = Counter()
+        self.counts: Counter[str] = Counter()
+        self.edits: Counter[str] = Counter()
         self.failures: List[str] = []
 
     # -- per file ------------------------------------------------------------------------------

@@ -222,7 +222,7 @@ class Reviewer:
         return current
 
     def _apply_edits(self, final: Result, edited: Dict[Tuple, str]) -> Optional[Result]:
-        text, encoding, failure = decode(final.new_source)  # type: ignore[arg-type]
+        text, encoding, failure = decode(final.new_source)
         if failure or text is None:
             return final
         lines = split_lines(text)
@@ -246,7 +246,7 @@ class Reviewer:
     # -- writing ---------------------------------------------------------------------------------------
     def write(self, result: Result, force: bool = False) -> bool:
         with critical():
-            outcome = write_file(result.path, result.new_source, result.source, force=force)  # type: ignore[arg-type]
+            outcome = write_file(result.path, result.new_source, result.source, force=force)
         if outcome.status == WRITTEN:
             self.written.append(result.path)
             self.console.print(Text(f"wrote {result.path}", style="green"))

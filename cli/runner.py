@@ -6,7 +6,7 @@ import stat
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Sequence
+from typing import Callable, Generator, List, Optional, Sequence
 
 from torchupgrade.codemods import Failure, Result, Suppression
 from torchupgrade.codemods.project import ProjectIndex, files_to_index
@@ -58,7 +58,7 @@ def migrate_path(data: bytes, path: str, options: Options, project: Optional[Pro
     kw = dict(select=options.select, ignore=options.ignore, unsafe=options.unsafe, project=project, **extra)
     result = migrate_file(data, path, **kw)
     if options.strict_suppressions and not result.failure:
-        result.unused_suppressions = unused_suppressions(result, data, path, kw)  # type: ignore[attr-defined]
+        result.unused_suppressions = unused_suppressions(result, data, path, kw)
     return result
 
 
@@ -106,7 +106,7 @@ def run(
     jobs: int,
     options_for: Optional[Callable[[Path], Options]] = None,
     project: Optional[ProjectIndex] = None,
-) -> Iterator[Result]:
+) -> Generator[Result, None, None]:
     """Yield one Result per path, in order. Uses ``jobs`` worker processes when it pays off.
 
     Workers ignore Ctrl-C and exit when this process dies; when the consumer stops early (an

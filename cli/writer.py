@@ -27,7 +27,7 @@ import secrets
 import stat
 import time
 from dataclasses import dataclass
-from typing import Optional, Set
+from typing import List, Optional, Set
 
 try:
     import fcntl
@@ -136,7 +136,7 @@ def _lock(target: str) -> Optional[int]:
 
 def _read_fd(fd: int) -> bytes:
     os.lseek(fd, 0, os.SEEK_SET)
-    chunks = []
+    chunks: List[bytes] = []
     while True:
         chunk = os.read(fd, 1 << 20)
         if not chunk:

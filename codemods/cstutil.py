@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import tokenize
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -167,7 +167,8 @@ def prune_statements(body: Sequence[cst.BaseStatement], removed) -> Tuple[List[c
     out: List[cst.BaseStatement] = []
     carry: List[cst.EmptyLine] = []
     pending = False
-    for stmt in body:
+    # every statement is a SimpleStatementLine or a compound statement: both have leading_lines
+    for stmt in cast(Sequence[Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]], body):
         if id(stmt) in removed:
             carry.extend(stmt.leading_lines)
             trailing = getattr(stmt, "trailing_whitespace", None)

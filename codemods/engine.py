@@ -20,7 +20,7 @@ import ast
 import io
 import re
 import tokenize
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Type, cast
 
 import libcst as cst
 
@@ -220,6 +220,7 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
     if failure:
         result.failure = failure
         return original_text, None
+    assert tree is not None
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -232,7 +233,7 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
     suppressed = _suppressed_statements(module, result.suppressions) if result.suppressions else {}
     for group in _passes(tree_rules):
         if issubclass(group[0], TreeRule):
-            module = _Batch([r(ctx) for r in group], ctx, suppressed).run(module)
+            module = _Batch(cast(List[TreeRule], [r(ctx) for r in group]), ctx, suppressed).run(module)
         else:
             module = _legacy_pass(group[0], ctx, module, suppressed)
     ctx.resolve_reports()
@@ -240,8 +241,9 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
     if new_text == text:
         return text, ctx
     original_module = ctx.module
+    assert original_module is not None
 
-    def parses_as_written(candidate: str, path: str):
+    def parses_as_written(candidate: str, path: str) -> Tuple[Optional[ast.AST], Optional[Failure]]:
         """The output must parse as it will be written: ``finish`` splices the edits into the
         input's bytes where libcst's printing differs from them (the last ``\r`` of a CR-only
         file after a backslash continuation), so that is the text checked then."""
@@ -257,14 +259,14 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
         return tree_, failure_
 
     new_tree, failure = parses_as_written(new_text, path)
-    if failure is None and ctx.pending_imports:
+    if new_tree is not None and ctx.pending_imports:
         used = _names_used(new_tree)
         wanted = [m for m in ctx.pending_imports if m.split(".")[0] in used]
         if wanted:
             module = add_module_imports(module, wanted)
             new_text = module.code
             new_tree, failure = parses_as_written(new_text, path)
-    if failure is None and ctx.cleanup:
+    if new_tree is not None and ctx.cleanup:
         used = _names_used(new_tree)
         unused = {local: q for local, q in ctx.cleanup.items() if local not in used}
         if unused:
@@ -320,7 +322,7 @@ class _Batch(cst.CSTTransformer):
 
     def run(self, module: cst.Module) -> cst.Module:
         if any(getattr(rule, "uses_analysis", False) for rule in self.rules):
-            self.ctx.analysis  # built before the traversal, so that every scope is checked
+            _ = self.ctx.analysis  # built before the traversal, so that every scope is checked
         for rule in self.rules:
             start = getattr(rule, "start", None)
             if start is not None:

@@ -251,9 +251,8 @@ def _imports_torch(stmt: cst.CSTNode) -> bool:
         if isinstance(small, cst.Import):
             if any((dotted_name(a.name) or "").split(".")[0] == "torch" for a in small.names):
                 return True
-        elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
-            if (dotted_name(small.module) or "").split(".")[0] == "torch":
-                return True
+        elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative and (dotted_name(small.module) or "").split(".")[0] == "torch":
+            return True
     return False
 
 

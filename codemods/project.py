@@ -26,7 +26,19 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from .imports import ImportTable, absolute_module, canonical
 from .semantic.kinds import (
-    BOTTOM, UNKNOWN, ClassRef, FunctionRef, Instance, Kind, Module, Ref, Sequence_, Tensor, TorchRef, Tuple_, join,
+    BOTTOM,
+    UNKNOWN,
+    ClassRef,
+    FunctionRef,
+    Instance,
+    Kind,
+    Module,
+    Ref,
+    Sequence_,
+    Tensor,
+    TorchRef,
+    Tuple_,
+    join,
 )
 from .source import decode
 
@@ -266,12 +278,14 @@ class ProjectIndex:
                         continue  # a FIFO or device named *.py would block
                     with open(path, "rb") as fh:
                         source = fh.read()
-                text = source
                 if isinstance(source, bytes):
-                    text, _, failure = decode(source)
-                    if failure or text is None:
+                    decoded, _, failure = decode(source)
+                    if failure or decoded is None:
                         index.left_out.append(os.path.abspath(path))
                         continue
+                    text = decoded
+                else:
+                    text = source
                 tree = _parse(text, path)
             except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
                 index.left_out.append(os.path.abspath(path))
@@ -328,9 +342,13 @@ def _summarise_imports(index: ProjectIndex, tree: ast.Module, summary: ModuleSum
     for stmt in tree.body:
         for node in _module_level_bindings(stmt):
             summary.defined.add(node)
-        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
-            if isinstance(stmt.value, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts):
-                summary.all_names = tuple(e.value for e in stmt.value.elts)  # type: ignore[misc]
+        if (
+            isinstance(stmt, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets)
+            and isinstance(stmt.value, (ast.List, ast.Tuple))
+            and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts)
+        ):
+            summary.all_names = tuple(e.value for e in stmt.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
     summary.defined -= set(summary.aliases)
     summary.imports_torch = any(t == "torch" or t.startswith("torch.") for ts in table.aliases.values() for t in ts)
 
@@ -412,7 +430,7 @@ def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) ->
             if helper is not None:
                 f.volatile_param, f.volatile_always = helper
                 f.volatile_default = _param_default(stmt, f.volatile_param[0]) if f.volatile_param else "?"
-                f.volatile_param_only = bool(f.volatile_param) and _only_volatile_use(stmt, f.volatile_param[0])
+                f.volatile_param_only = f.volatile_param is not None and _only_volatile_use(stmt, f.volatile_param[0])
             summary.functions[stmt.name] = f
         elif isinstance(stmt, ast.ClassDef):
             info = scopes.classes.get(stmt.name)
@@ -511,7 +529,7 @@ def _callee(analysis, inf, call: ast.Call, scope, summary: ModuleSummary):
     return None
 
 
-def _param_default(node: ast.FunctionDef, param: str) -> object:
+def _param_default(node: Union[ast.FunctionDef, ast.AsyncFunctionDef], param: str) -> object:
     """The literal default (True/False/None) of a parameter, "?" otherwise (or without one)."""
     args = node.args
     positional = [*args.posonlyargs, *args.args]
@@ -523,7 +541,7 @@ def _param_default(node: ast.FunctionDef, param: str) -> object:
     return "?"
 
 
-def _only_volatile_use(node: ast.FunctionDef, param: str) -> bool:
+def _only_volatile_use(node: Union[ast.FunctionDef, ast.AsyncFunctionDef], param: str) -> bool:
     """Every read of ``param`` in the function is the ``volatile`` flag of a call (``volatile=p``,
     ``volatile=not p``)."""
     flags = set()
@@ -533,10 +551,7 @@ def _only_volatile_use(node: ast.FunctionDef, param: str) -> bool:
                 if k.arg == "volatile":
                     v = k.value.operand if isinstance(k.value, ast.UnaryOp) and isinstance(k.value.op, ast.Not) else k.value
                     flags.add(id(v))
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and sub.id == param and id(sub) not in flags:
-            return False
-    return True
+    return not any(isinstance(sub, ast.Name) and sub.id == param and id(sub) not in flags for sub in ast.walk(node))
 
 
 def index_function(index: ProjectIndex, module: str, name: str) -> Optional[FunctionSummary]:

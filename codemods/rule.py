@@ -36,7 +36,7 @@ import libcst as cst
 
 from .cstutil import PruningTransformer, code_of, node_positions
 from .imports import ImportTable
-from .model import Edit, Example, FixClass, Note, RuleKind
+from .model import Edit, Example, Failure, FixClass, Note, RuleKind
 from .semantic.model import SemanticModel
 
 Where = Union[cst.CSTNode, int]  # a node of the original module, or a 1-based line (text rules)
@@ -243,6 +243,7 @@ class Rule:
     def line(self, node: cst.CSTNode) -> int:
         """The original line of ``node``, now (costs one codegen pass: for the text of a note only;
         edits and notes get their positions without it)."""
+        assert self.ctx.module is not None, "a text rule reports by line"
         return node_positions(self.ctx.module, [node])[0][0]
 
 
@@ -256,7 +257,7 @@ class TextRule(Rule):
 
     def __init__(self, ctx: FileContext):
         super().__init__(ctx)
-        self.failure = None
+        self.failure: Optional[Failure] = None
 
     def transform(self, text: str) -> str:  # pragma: no cover - interface
         raise NotImplementedError
@@ -267,6 +268,12 @@ class TreeRule(Rule):
 
     ``remove(stmt)`` deletes a statement (its comments move to the next one; an emptied block gets
     ``pass``). Return its result from the statement's leave hook."""
+
+    imports: ImportTable  # tree rules run after the parse, which builds the import table
+
+    def __init__(self, ctx: FileContext):
+        super().__init__(ctx)
+        assert ctx.imports is not None, "a tree rule needs the parsed file's import table"
 
     @property
     def parent(self) -> Optional[cst.CSTNode]:
@@ -283,7 +290,7 @@ class LegacyTreeRule(Rule, PruningTransformer):
     """A rule written as a whole-module libcst transformer: run in its own pass, over the module
     the previous pass produced (its ``original_node``s are that module's nodes)."""
 
-    METADATA_DEPENDENCIES: Sequence = ()
+    METADATA_DEPENDENCIES: ClassVar[Sequence] = ()
 
     def __init__(self, ctx: FileContext):
         PruningTransformer.__init__(self)

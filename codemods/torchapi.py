@@ -1,16 +1,19 @@
 """Facts about the torch API that several rules rely on (qualified names, after canonicalisation)."""
 from __future__ import annotations
 
+from typing import Dict, Tuple
+
 VARIABLE = "torch.autograd.Variable"
 
 # Factories that create a fresh tensor (no grad, nothing else references it) and accept
 # ``requires_grad=`` as a keyword (verified against torch 2.13 signatures).
 FACTORIES_WITH_REQUIRES_GRAD = frozenset(
     "torch." + n
-    for n in (
-        "randn rand randint randperm zeros ones empty full eye arange linspace logspace tensor "
-        "zeros_like ones_like rand_like randn_like randint_like empty_like full_like"
-    ).split()
+    for n in [
+        "randn", "rand", "randint", "randperm", "zeros", "ones", "empty", "full", "eye", "arange", "linspace",
+        "logspace", "tensor", "zeros_like", "ones_like", "rand_like", "randn_like", "randint_like",
+        "empty_like", "full_like",
+    ]
 )
 # Fresh tensors from factories without a ``requires_grad=`` keyword.
 # (Not torch.normal/bernoulli/multinomial: given tensor arguments that require grad, their result
@@ -19,7 +22,7 @@ OTHER_FACTORIES = frozenset({"torch.from_numpy", "torch.range"})
 
 # Legacy typed constructors: ``torch.FloatTensor(2, 3)`` (sizes) or ``torch.FloatTensor([1, 2])``
 # (data). They do not accept ``requires_grad=``.
-_TYPES = "Float Double Half BFloat16 Byte Char Short Int Long Bool".split()
+_TYPES = ["Float", "Double", "Half", "BFloat16", "Byte", "Char", "Short", "Int", "Long", "Bool"]
 CONSTRUCTORS = frozenset(
     ["torch.Tensor"]
     + [f"torch.{t}Tensor" for t in _TYPES]
@@ -29,24 +32,30 @@ CONSTRUCTORS = frozenset(
 # Methods that, applied to a fresh tensor, give a tensor that is still fresh: no grad, and not
 # reachable through any other name. Conversions and views take sizes, dtypes or devices.
 FRESH_VIEW_METHODS = frozenset(
-    (
-        "cuda cpu float double half long int short byte char bool type type_as to contiguous "
-        "view view_as reshape unsqueeze squeeze t transpose permute expand expand_as repeat clone "
-        "pin_memory narrow select resize_"
-    ).split()
+    [
+        "cuda", "cpu", "float", "double", "half", "long", "int", "short", "byte", "char", "bool", "type",
+        "type_as", "to", "contiguous", "view", "view_as", "reshape", "unsqueeze", "squeeze", "t", "transpose",
+        "permute", "expand", "expand_as", "repeat", "clone", "pin_memory", "narrow", "select", "resize_",
+    ]
 )
 # In-place fills return their (fresh) receiver; fresh only when their arguments are literals
 # (a tensor argument that requires grad would make the result require grad).
 FRESH_FILL_METHODS = frozenset(
-    "fill_ zero_ normal_ uniform_ random_ bernoulli_ exponential_ geometric_ cauchy_ log_normal_".split()
+    [
+        "fill_", "zero_", "normal_", "uniform_", "random_", "bernoulli_", "exponential_", "geometric_",
+        "cauchy_", "log_normal_",
+    ]
 )
 # ``x.new(...)`` and friends create a new tensor (same dtype/device, no grad).
-NEW_TENSOR_METHODS = frozenset("new new_zeros new_ones new_empty new_full new_tensor".split())
+NEW_TENSOR_METHODS = frozenset(["new", "new_zeros", "new_ones", "new_empty", "new_full", "new_tensor"])
 
 # -- legacy API facts (TU031-TU038; verified against torch 2.13, see the spec §5) -----------------
 
 # Deprecated names that are plain renames in the same module (calls and references).
-_INIT_RENAMED = "uniform normal constant xavier_uniform xavier_normal kaiming_uniform kaiming_normal orthogonal sparse eye dirac".split()
+_INIT_RENAMED = [
+    "uniform", "normal", "constant", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
+    "orthogonal", "sparse", "eye", "dirac",
+]
 RENAMED_IN_PLACE = {
     **{f"torch.nn.init.{n}": f"torch.nn.init.{n}_" for n in _INIT_RENAMED},
     "torch.nn.utils.clip_grad_norm": "torch.nn.utils.clip_grad_norm_",
@@ -119,10 +128,10 @@ KL_DIV = frozenset({"torch.nn.KLDivLoss", "torch.nn.functional.kl_div"})
 # Deprecated scalar-first overloads (torch 2.13 still accepts them with a warn-once warning).
 # method name -> {number of positional args: names of the scalars in order, then tensors}.
 # The modern forms take fewer positional arguments, so the arity identifies the overload.
-_ADD = {2: ("alpha",)}
-_ADDC = {3: ("value",)}
-_ADDMM = {3: ("beta",), 4: ("beta", "alpha")}
-OVERLOAD_METHODS = {
+_ADD: Dict[int, Tuple[str, ...]] = {2: ("alpha",)}
+_ADDC: Dict[int, Tuple[str, ...]] = {3: ("value",)}
+_ADDMM: Dict[int, Tuple[str, ...]] = {3: ("beta",), 4: ("beta", "alpha")}
+OVERLOAD_METHODS: Dict[str, Dict[int, Tuple[str, ...]]] = {
     **{m: _ADD for m in ("add_", "sub_")},
     **{m: _ADDC for m in ("addcmul", "addcmul_", "addcdiv", "addcdiv_")},
     **{m: _ADDMM for m in ("addmm", "addmm_", "addmv", "addmv_", "addr", "addr_", "addbmm", "addbmm_", "baddbmm", "baddbmm_")},
@@ -132,7 +141,7 @@ OVERLOAD_METHODS = {
 AMBIGUOUS_OVERLOAD_METHODS = {"add": _ADD, "sub": _ADD}
 # torch.X functions: the first positional argument is the tensor `input`, scalars are listed
 # with their positions: n positional -> ((position, keyword), ...).
-OVERLOAD_FUNCTIONS = {
+OVERLOAD_FUNCTIONS: Dict[str, Dict[int, Tuple[Tuple[int, str], ...]]] = {
     **{f"torch.{f}": {3: ((1, "alpha"),)} for f in ("add", "sub")},
     **{f"torch.{f}": {4: ((1, "value"),)} for f in ("addcmul", "addcdiv")},
     **{f"torch.{f}": {4: ((0, "beta"),), 5: ((0, "beta"), (2, "alpha"))} for f in ("addmm", "addmv", "addr", "addbmm", "baddbmm")},
@@ -141,90 +150,107 @@ OVERLOAD_FUNCTIONS = {
 SOFTMAX_FUNCTIONS = frozenset({"torch.nn.functional.softmax", "torch.nn.functional.log_softmax", "torch.nn.functional.softmin"})
 SOFTMAX_MODULES = frozenset({"torch.nn.Softmax", "torch.nn.LogSoftmax", "torch.nn.Softmin"})
 # Tensor factories and views whose result rank is the number of size arguments.
-RANKED_FACTORIES = frozenset("torch." + n for n in "randn rand zeros ones empty".split())
+RANKED_FACTORIES = frozenset("torch." + n for n in ["randn", "rand", "zeros", "ones", "empty"])
 RANKED_VIEWS = frozenset({"view", "reshape"})
 
 # Removed linear-algebra functions (AttributeError or a raising stub in 2.13).
 REMOVED_LINALG = frozenset(
-    "torch." + n for n in (
-        "gels potrf potrs potri pstrf gesv trtrs btrifact btrifact_with_info btrisolve btriunpack "
-        "symeig eig lstsq solve"
-    ).split()
+    "torch." + n for n in [
+        "gels", "potrf", "potrs", "potri", "pstrf", "gesv", "trtrs", "btrifact", "btrifact_with_info",
+        "btrisolve", "btriunpack", "symeig", "eig", "lstsq", "solve",
+    ]
 )
 # Method spellings (`A.potrf()`) rewritten only for names nothing else uses.
 REMOVED_LINALG_METHODS = frozenset(
-    "gels potrf potrs potri gesv trtrs btrifact btrifact_with_info btrisolve btriunpack symeig".split()
+    [
+        "gels", "potrf", "potrs", "potri", "gesv", "trtrs", "btrifact", "btrifact_with_info", "btrisolve",
+        "btriunpack", "symeig",
+    ]
 )
 
 # -- tensor semantics used by the semantic model (codemods/semantic) -------------------------------
 LOSS_FUNCTIONS = frozenset(
     "torch.nn.functional." + n
-    for n in (
-        "nll_loss cross_entropy mse_loss l1_loss smooth_l1_loss huber_loss binary_cross_entropy "
-        "binary_cross_entropy_with_logits kl_div soft_margin_loss multi_margin_loss "
-        "multilabel_margin_loss multilabel_soft_margin_loss hinge_embedding_loss "
-        "margin_ranking_loss cosine_embedding_loss poisson_nll_loss triplet_margin_loss "
-        "gaussian_nll_loss ctc_loss"
-    ).split()
+    for n in [
+        "nll_loss", "cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+        "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "soft_margin_loss",
+        "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "hinge_embedding_loss",
+        "margin_ranking_loss", "cosine_embedding_loss", "poisson_nll_loss", "triplet_margin_loss",
+        "gaussian_nll_loss", "ctc_loss",
+    ]
 )
-RNN_MODULES = frozenset("torch.nn." + n for n in "RNN LSTM GRU RNNBase".split())
-RNN_CELLS = frozenset("torch.nn." + n for n in "RNNCell LSTMCell GRUCell".split())
-CONTAINER_MODULES = frozenset("torch.nn." + n for n in "ModuleList ModuleDict ParameterList ParameterDict".split())
+RNN_MODULES = frozenset("torch.nn." + n for n in ["RNN", "LSTM", "GRU", "RNNBase"])
+RNN_CELLS = frozenset("torch.nn." + n for n in ["RNNCell", "LSTMCell", "GRUCell"])
+CONTAINER_MODULES = frozenset("torch.nn." + n for n in ["ModuleList", "ModuleDict", "ParameterList", "ParameterDict"])
 WRAPPER_MODULES = frozenset({"torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel"})
 DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 OPTIMIZER_PREFIX = "torch.optim."
 # Reductions that give a 0-dim tensor when called with the tensor only (a Python number in 0.3
 # for plain tensors, a (1,) Variable for Variables).
-REDUCTIONS = frozenset("sum mean norm prod std var max min median all any logsumexp dist dot trace".split())
-TUPLE_REDUCTIONS = frozenset("max min median mode sort topk kthvalue".split())
-TUPLE_FUNCTIONS = frozenset("chunk split unbind meshgrid broadcast_tensors".split())
+REDUCTIONS = frozenset([
+    "sum", "mean", "norm", "prod", "std", "var", "max", "min", "median", "all", "any", "logsumexp", "dist",
+    "dot", "trace",
+])
+TUPLE_REDUCTIONS = frozenset(["max", "min", "median", "mode", "sort", "topk", "kthvalue"])
+TUPLE_FUNCTIONS = frozenset(["chunk", "split", "unbind", "meshgrid", "broadcast_tensors"])
 # torch.* functions returning one tensor (beyond factories and constructors).
 TORCH_TENSOR_FUNCTIONS = frozenset(
-    (
-        "cat stack mm bmm matmul addmm addbmm baddbmm mv ger outer einsum exp log log1p sigmoid tanh "
-        "sqrt rsqrt abs neg clamp clamp_max clamp_min pow mul add sub div fmod remainder sign floor ceil round "
-        "softmax log_softmax relu squeeze unsqueeze transpose t reshape flatten narrow select index_select "
-        "gather masked_select where cumsum cumprod eq ne lt le gt ge argmax argmin nonzero diag tril triu "
-        "cos sin atan2 erf lerp addcmul addcdiv bernoulli multinomial normal from_numpy as_tensor "
-        "zeros_like ones_like rand_like randn_like full_like empty_like clone detach flip roll "
-        "cross cdist sort_ isnan isinf masked_fill reciprocal sum mean norm prod std var max min median"
-    ).split()
+    [
+        "cat", "stack", "mm", "bmm", "matmul", "addmm", "addbmm", "baddbmm", "mv", "ger", "outer", "einsum",
+        "exp", "log", "log1p", "sigmoid", "tanh", "sqrt", "rsqrt", "abs", "neg", "clamp", "clamp_max",
+        "clamp_min", "pow", "mul", "add", "sub", "div", "fmod", "remainder", "sign", "floor", "ceil", "round",
+        "softmax", "log_softmax", "relu", "squeeze", "unsqueeze", "transpose", "t", "reshape", "flatten",
+        "narrow", "select", "index_select", "gather", "masked_select", "where", "cumsum", "cumprod", "eq",
+        "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "nonzero", "diag", "tril", "triu", "cos", "sin",
+        "atan2", "erf", "lerp", "addcmul", "addcdiv", "bernoulli", "multinomial", "normal", "from_numpy",
+        "as_tensor", "zeros_like", "ones_like", "rand_like", "randn_like", "full_like", "empty_like", "clone",
+        "detach", "flip", "roll", "cross", "cdist", "sort_", "isnan", "isinf", "masked_fill", "reciprocal",
+        "sum", "mean", "norm", "prod", "std", "var", "max", "min", "median",
+    ]
 )
 # Tensor methods whose result is not a tensor (Python values, numpy arrays, sizes, None).
 NONTENSOR_METHODS = frozenset(
-    (
-        "size dim ndimension numel nelement item tolist numpy data_ptr storage untyped_storage "
-        "get_device is_contiguous is_floating_point element_size stride backward register_hook "
-        "equal is_set_to is_shared is_pinned __len__ __array__ storage_offset"
-    ).split()
+    [
+        "size", "dim", "ndimension", "numel", "nelement", "item", "tolist", "numpy", "data_ptr", "storage",
+        "untyped_storage", "get_device", "is_contiguous", "is_floating_point", "element_size", "stride",
+        "backward", "register_hook", "equal", "is_set_to", "is_shared", "is_pinned", "__len__", "__array__",
+        "storage_offset",
+    ]
 )
 # Methods that keep the receiver's rank (elementwise ops, conversions; in-place ops return self).
 RANK_KEEPING_METHODS = frozenset(
-    (
-        "detach clone cpu cuda to float double half long int short byte char bool type_as contiguous "
-        "abs exp log log1p sqrt rsqrt sigmoid tanh relu neg pow mul add sub div clamp round floor ceil "
-        "sign reciprocal fmod remainder pin_memory requires_grad_ detach_ masked_fill lerp addcmul addcdiv"
-    ).split()
+    [
+        "detach", "clone", "cpu", "cuda", "to", "float", "double", "half", "long", "int", "short", "byte",
+        "char", "bool", "type_as", "contiguous", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sigmoid",
+        "tanh", "relu", "neg", "pow", "mul", "add", "sub", "div", "clamp", "round", "floor", "ceil", "sign",
+        "reciprocal", "fmod", "remainder", "pin_memory", "requires_grad_", "detach_", "masked_fill", "lerp",
+        "addcmul", "addcdiv",
+    ]
 )
 TENSOR_ATTRS = frozenset({"data", "grad", "T", "mT", "H", "real", "imag"})
 # Python values read off a tensor (no tensor, no graph).
-VALUE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim layout is_sparse volatile grad_fn".split())
+VALUE_ATTRS = frozenset([
+    "shape", "dtype", "device", "is_cuda", "requires_grad", "is_leaf", "ndim", "layout", "is_sparse",
+    "volatile", "grad_fn",
+])
 # Methods only tensors have: evidence that a parameter / loop variable holds a tensor. Never list
 # a method that a PackedSequence also has (to cpu cuda float double half long int short char byte
 # pin_memory is_cuda is_pinned): `seq.float()` is no evidence that `seq.data` is a tensor's.
 TENSOR_ONLY_METHODS = frozenset(
-    (
-        "size contiguous unsqueeze masked_fill masked_fill_ type_as expand_as view_as "
-        "index_select detach backward new dim numel permute bmm mm mv "
-        "narrow expand unbind requires_grad_ zero_ normal_ uniform_ fill_ index_fill_ masked_scatter_ "
-        "nelement"
-    ).split()
+    [
+        "size", "contiguous", "unsqueeze", "masked_fill", "masked_fill_", "type_as", "expand_as", "view_as",
+        "index_select", "detach", "backward", "new", "dim", "numel", "permute", "bmm", "mm", "mv", "narrow",
+        "expand", "unbind", "requires_grad_", "zero_", "normal_", "uniform_", "fill_", "index_fill_",
+        "masked_scatter_", "nelement",
+    ]
 )
-MODULE_SELF_METHODS = frozenset("cuda cpu to train eval double float half type share_memory".split())
+MODULE_SELF_METHODS = frozenset([
+    "cuda", "cpu", "to", "train", "eval", "double", "float", "half", "type", "share_memory",
+])
 # Methods and functions with non-differentiable (boolean or index) results.
-COMPARISON_METHODS = frozenset("eq ne lt le gt ge".split())
-INDEX_METHODS = frozenset("argmax argmin nonzero".split())
-INTEGER_METHODS = frozenset("long int short byte char".split())
+COMPARISON_METHODS = frozenset(["eq", "ne", "lt", "le", "gt", "ge"])
+INDEX_METHODS = frozenset(["argmax", "argmin", "nonzero"])
+INTEGER_METHODS = frozenset(["long", "int", "short", "byte", "char"])
 # dtype of the legacy typed constructors
 CONSTRUCTOR_DTYPES = {
     **{f"{p}{t}Tensor": d for p in ("torch.", "torch.cuda.") for t, d in (
@@ -288,13 +314,18 @@ REMOVED_MODULES = {
 AUTOGRAD_FUNCTION = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
 # attributes an old-style Function instance got from autograd; the same names exist on ``ctx``
 FUNCTION_CTX_ATTRS = frozenset(
-    "save_for_backward saved_tensors saved_variables needs_input_grad mark_dirty "
-    "mark_non_differentiable mark_shared_storage set_materialize_grads".split()
+    [
+        "save_for_backward", "saved_tensors", "saved_variables", "needs_input_grad", "mark_dirty",
+        "mark_non_differentiable", "mark_shared_storage", "set_materialize_grads",
+    ]
 )
 
 OPTIMIZERS = frozenset(
     "torch.optim." + n
-    for n in "SGD Adam AdamW Adagrad Adadelta Adamax ASGD LBFGS RMSprop Rprop SparseAdam NAdam RAdam".split()
+    for n in [
+        "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "ASGD", "LBFGS", "RMSprop", "Rprop",
+        "SparseAdam", "NAdam", "RAdam",
+    ]
 )
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"})
 SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
@@ -302,66 +333,94 @@ SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad
 # Ranks: functional ops whose result has their input's rank; modules likewise; modules with a
 # fixed (batched) output rank; losses that take a `weight` before `size_average`.
 RANK_KEEPING_FUNCTIONAL = frozenset(
-    "relu relu_ sigmoid tanh dropout leaky_relu elu selu softplus softmax log_softmax softmin "
-    "hardtanh relu6 gelu silu threshold normalize abs exp log sqrt neg clamp pow mul add sub sign "
-    "floor ceil round reciprocal max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d "
-    "adaptive_avg_pool1d adaptive_avg_pool2d adaptive_max_pool1d adaptive_max_pool2d conv1d conv2d conv3d "
-    "conv_transpose1d conv_transpose2d linear pad interpolate upsample batch_norm layer_norm instance_norm "
-    "local_response_norm dropout2d dropout3d alpha_dropout hardtanh logsigmoid softsign tanhshrink".split()
+    [
+        "relu", "relu_", "sigmoid", "tanh", "dropout", "leaky_relu", "elu", "selu", "softplus", "softmax",
+        "log_softmax", "softmin", "hardtanh", "relu6", "gelu", "silu", "threshold", "normalize", "abs", "exp",
+        "log", "sqrt", "neg", "clamp", "pow", "mul", "add", "sub", "sign", "floor", "ceil", "round",
+        "reciprocal", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+        "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "conv1d",
+        "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "linear", "pad", "interpolate",
+        "upsample", "batch_norm", "layer_norm", "instance_norm", "local_response_norm", "dropout2d",
+        "dropout3d", "alpha_dropout", "hardtanh", "logsigmoid", "softsign", "tanhshrink",
+    ]
 )
 RANK_KEEPING_MODULES = frozenset(
-    "Linear Bilinear Dropout Dropout2d Dropout3d AlphaDropout ReLU ReLU6 LeakyReLU PReLU ELU SELU CELU GELU SiLU "
-    "Sigmoid Tanh Hardtanh Softplus Softsign Threshold LogSigmoid Tanhshrink Softshrink Hardshrink "
-    "BatchNorm1d BatchNorm2d BatchNorm3d InstanceNorm1d InstanceNorm2d InstanceNorm3d LayerNorm GroupNorm "
-    "LocalResponseNorm Identity ZeroPad2d ConstantPad2d ReflectionPad2d ReplicationPad2d".split()
+    [
+        "Linear", "Bilinear", "Dropout", "Dropout2d", "Dropout3d", "AlphaDropout", "ReLU", "ReLU6",
+        "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardtanh",
+        "Softplus", "Softsign", "Threshold", "LogSigmoid", "Tanhshrink", "Softshrink", "Hardshrink",
+        "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+        "LayerNorm", "GroupNorm", "LocalResponseNorm", "Identity", "ZeroPad2d", "ConstantPad2d",
+        "ReflectionPad2d", "ReplicationPad2d",
+    ]
 )
 FIXED_RANK_MODULES = {
-    **{n: 3 for n in "Conv1d ConvTranspose1d MaxPool1d AvgPool1d AdaptiveAvgPool1d AdaptiveMaxPool1d".split()},
-    **{n: 4 for n in "Conv2d ConvTranspose2d MaxPool2d AvgPool2d AdaptiveAvgPool2d AdaptiveMaxPool2d Upsample UpsamplingNearest2d UpsamplingBilinear2d PixelShuffle".split()},
-    **{n: 5 for n in "Conv3d ConvTranspose3d MaxPool3d AvgPool3d AdaptiveAvgPool3d AdaptiveMaxPool3d".split()},
+    **{n: 3 for n in ["Conv1d", "ConvTranspose1d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d"]},
+    **{n: 4 for n in [
+        "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+        "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
+    ]},
+    **{n: 5 for n in ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"]},
 }
 WEIGHTED_LOSSES = frozenset({"torch.nn.CrossEntropyLoss", "torch.nn.NLLLoss", "torch.nn.NLLLoss2d", "torch.nn.BCELoss", "torch.nn.BCEWithLogitsLoss", "torch.nn.MultiLabelSoftMarginLoss"})
-QUALIFIED_INT_DTYPES = frozenset("torch.long torch.int64 torch.int torch.int32 torch.int16 torch.short torch.int8".split())
-QUALIFIED_FLOAT_DTYPES = frozenset("torch.float torch.float32 torch.double torch.float64 torch.half torch.float16 torch.bfloat16".split())
+QUALIFIED_INT_DTYPES = frozenset([
+    "torch.long", "torch.int64", "torch.int", "torch.int32", "torch.int16", "torch.short", "torch.int8",
+])
+QUALIFIED_FLOAT_DTYPES = frozenset([
+    "torch.float", "torch.float32", "torch.double", "torch.float64", "torch.half", "torch.float16",
+    "torch.bfloat16",
+])
 
 
 # -- where a `.data` value flows (the .data rules, TU020-TU023) ------------------------------------
 # Methods whose result may alias the receiver's storage (views, tuples of views, conversions that
 # may return self): follow the value further.
 ALIAS_METHODS = frozenset(
-    (
-        "view view_as reshape reshape_as squeeze unsqueeze t transpose swapaxes swapdims moveaxis "
-        "movedim permute expand expand_as broadcast_to narrow select flatten unflatten ravel "
-        "as_strided diagonal unfold chunk split split_with_sizes unsafe_chunk unsafe_split "
-        "tensor_split hsplit vsplit dsplit unbind adjoint conj resolve_conj resolve_neg "
-        "indices values crow_indices col_indices ccol_indices row_indices "
-        "as_subclass __getitem__ contiguous cpu cuda to type float double half "
-        "bfloat16 type_as pin_memory requires_grad_ detach"
-    ).split()
+    [
+        "view", "view_as", "reshape", "reshape_as", "squeeze", "unsqueeze", "t", "transpose", "swapaxes",
+        "swapdims", "moveaxis", "movedim", "permute", "expand", "expand_as", "broadcast_to", "narrow",
+        "select", "flatten", "unflatten", "ravel", "as_strided", "diagonal", "unfold", "chunk", "split",
+        "split_with_sizes", "unsafe_chunk", "unsafe_split", "tensor_split", "hsplit", "vsplit", "dsplit",
+        "unbind", "adjoint", "conj", "resolve_conj", "resolve_neg", "indices", "values", "crow_indices",
+        "col_indices", "ccol_indices", "row_indices", "as_subclass", "__getitem__", "contiguous", "cpu",
+        "cuda", "to", "type", "float", "double", "half", "bfloat16", "type_as", "pin_memory",
+        "requires_grad_", "detach",
+    ]
 )
-ALIAS_ATTRS = frozenset("T mT H mH real imag data".split())
+ALIAS_ATTRS = frozenset(["T", "mT", "H", "mH", "real", "imag", "data"])
 # Results without gradient: the value can simply lose its `.data`.
 GRADLESS_RESULT_METHODS = frozenset(
-    "eq ne lt le gt ge equal argmax argmin item tolist long int short byte char bool sign isnan isinf nonzero numel size dim "
-    "new new_zeros new_ones new_empty new_full new_tensor type is_cuda get_device".split()
+    [
+        "eq", "ne", "lt", "le", "gt", "ge", "equal", "argmax", "argmin", "item", "tolist", "long", "int",
+        "short", "byte", "char", "bool", "sign", "isnan", "isinf", "nonzero", "numel", "size", "dim", "new",
+        "new_zeros", "new_ones", "new_empty", "new_full", "new_tensor", "type", "is_cuda", "get_device",
+    ]
 )
 # Methods whose backward saves no operand, or whose result is not differentiable.
-SAVES_NO_OPERAND_METHODS = frozenset("add sub copy_ new new_tensor new_zeros new_ones tolist numpy".split())
-DATA_VALUE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim layout is_sparse".split())
-NUMBER_BUILTINS = frozenset("float int bool len".split())
-DISPLAY_BUILTINS = frozenset("str repr print format round abs".split())
+SAVES_NO_OPERAND_METHODS = frozenset([
+    "add", "sub", "copy_", "new", "new_tensor", "new_zeros", "new_ones", "tolist", "numpy",
+])
+DATA_VALUE_ATTRS = frozenset([
+    "shape", "dtype", "device", "is_cuda", "requires_grad", "is_leaf", "ndim", "layout", "is_sparse",
+])
+NUMBER_BUILTINS = frozenset(["float", "int", "bool", "len"])
+DISPLAY_BUILTINS = frozenset(["str", "repr", "print", "format", "round", "abs"])
 NONDIFF_FUNCTIONS = frozenset(
-    "torch." + n for n in "eq ne lt le gt ge equal argmax argmin isnan isinf numel is_tensor sign nonzero".split()
+    "torch." + n for n in [
+        "eq", "ne", "lt", "le", "gt", "ge", "equal", "argmax", "argmin", "isnan", "isinf", "numel",
+        "is_tensor", "sign", "nonzero",
+    ]
 )
 ALIAS_FUNCTIONS = frozenset(
     "torch." + n
-    for n in (
-        "squeeze unsqueeze t transpose swapaxes swapdims moveaxis movedim permute narrow select "
-        "reshape flatten unflatten ravel chunk split split_with_sizes unsafe_chunk unsafe_split "
-        "tensor_split hsplit vsplit dsplit unbind diagonal as_strided view_as_real view_as_complex "
-        "real imag conj resolve_conj resolve_neg adjoint broadcast_to broadcast_tensors atleast_1d "
-        "atleast_2d atleast_3d meshgrid detach as_tensor asarray"
-    ).split()
+    for n in [
+        "squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims", "moveaxis", "movedim", "permute",
+        "narrow", "select", "reshape", "flatten", "unflatten", "ravel", "chunk", "split", "split_with_sizes",
+        "unsafe_chunk", "unsafe_split", "tensor_split", "hsplit", "vsplit", "dsplit", "unbind", "diagonal",
+        "as_strided", "view_as_real", "view_as_complex", "real", "imag", "conj", "resolve_conj",
+        "resolve_neg", "adjoint", "broadcast_to", "broadcast_tensors", "atleast_1d", "atleast_2d",
+        "atleast_3d", "meshgrid", "detach", "as_tensor", "asarray",
+    ]
 )
 GRAD_WRAPPERS = frozenset(("torch.nn.Parameter", "torch.nn.parameter.Parameter"))
 VARIABLE_CLASSES = frozenset(("torch.autograd.Variable",))

@@ -22,8 +22,8 @@ from .data_grad import GradData
 from .data_index import DataIndexItem
 from .data_inplace import DataInplace
 from .data_read import DataRead
-from .legacy_constructors import LegacyConstructors
 from .grid_sample import GridSampleAlignCorners
+from .legacy_constructors import LegacyConstructors
 from .loss_reduction import LossReduction
 from .removed_internals import RemovedInternals
 from .removed_linalg import RemovedLinalg

@@ -7,7 +7,7 @@ body of its own when the rules visit it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union, cast
 
 import libcst as cst
 
@@ -37,6 +37,11 @@ class Event:
     loops: Tuple[cst.For, ...]  # enclosing for loops (innermost last)
     order: int  # textual order among the body's events
     value: Optional[cst.BaseExpression] = None  # for assignments: the assigned value
+
+    @property
+    def call(self) -> cst.Call:
+        """The node of a call event (one of ``BodyEvents.calls``)."""
+        return cast(cst.Call, self.node)
 
 
 class BodyEvents(cst.CSTVisitor):
@@ -99,7 +104,7 @@ class BodyEvents(cst.CSTVisitor):
         """(index, event, receiver's dotted name) of every ``<receiver>.method(...)`` call."""
         out = []
         for i, e in enumerate(self.calls):
-            func = e.node.func
+            func = e.call.func
             if isinstance(func, cst.Attribute) and func.attr.value == method:
                 out.append((i, e, dotted_name(func.value)))
         return out
@@ -108,7 +113,7 @@ class BodyEvents(cst.CSTVisitor):
         """The body calls ``.backward()``, ``torch.autograd.grad``/``backward``, or steps an
         optimizer: it wants gradients."""
         for e in self.calls:
-            func = e.node.func
+            func = e.call.func
             if isinstance(func, cst.Attribute) and func.attr.value in ("backward", "step") and self.imports.resolve(func) is None:
                 return True
             if self.imports.resolve(func) in ("torch.autograd.grad", "torch.autograd.backward"):
@@ -137,7 +142,7 @@ def requires_grad_false(event: Event) -> Optional[str]:
 
 def requires_grad_false_call(event: Event) -> Optional[str]:
     """The dotted name ``x`` of an ``x.requires_grad_(False)`` call event."""
-    call = event.node
+    call = event.call
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value == "requires_grad_" and len(call.args) == 1:
         v = call.args[0].value
@@ -179,4 +184,6 @@ def frozen_roots(events: BodyEvents) -> List[Tuple[Event, str, str]]:
 
 def prefix_of(a: Optional[str], b: Optional[str]) -> bool:
     """``a`` is ``b`` or a leading part of it (``model`` of ``model.features``)."""
-    return bool(a and b) and (a == b or b.startswith(a + "."))
+    if not a or not b:
+        return False
+    return a == b or b.startswith(a + ".")

@@ -6,7 +6,6 @@ from typing import ClassVar, Dict, List, Optional, Sequence, Set
 import libcst as cst
 
 from ..cstutil import is_number, keywords, positional  # noqa: F401 (re-exported to the rules)
-
 from ..imports import canonical, dotted_name
 from ..rule import TreeRule
 
@@ -218,10 +217,7 @@ def _has_comment(node: cst.CSTNode) -> bool:
 def separators_have_comments(args: Sequence[cst.Arg]) -> bool:
     """A comment between the arguments (in a comma or after an argument), i.e. one that belongs
     to an argument's position rather than to its value."""
-    for a in args:
-        if _has_comment(a.whitespace_after_arg) or (isinstance(a.comma, cst.Comma) and _has_comment(a.comma)):
-            return True
-    return False
+    return any(_has_comment(a.whitespace_after_arg) or (isinstance(a.comma, cst.Comma) and _has_comment(a.comma)) for a in args)
 
 
 def reorder_args(new_args: Sequence[cst.Arg], original: Sequence[cst.Arg]) -> Optional[List[cst.Arg]]:

@@ -56,11 +56,11 @@ def is_known_int(expr: cst.BaseExpression, imports) -> bool:
             if func.attr.value in _INT_METHODS and not expr.args:
                 return True
         return False
-    if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
-        # x.shape[i] / x.size()[i] with an integer index (a slice would give a Size)
-        if is_known_size(expr.value, imports) and is_known_int(expr.slice[0].slice.value, imports):
-            return True
-    return False
+    # x.shape[i] / x.size()[i] with an integer index (a slice would give a Size)
+    return (
+        isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index)
+        and is_known_size(expr.value, imports) and is_known_int(expr.slice[0].slice.value, imports)
+    )
 
 
 def is_known_size(expr: cst.BaseExpression, imports) -> bool:

@@ -82,7 +82,7 @@ Fix safety: advisory only (no fix).
         for e in events.calls:
             if not e.no_grad:
                 continue
-            func = e.node.func
+            func = e.call.func
             q = self.imports.resolve(func)
             if q in ("torch.autograd.backward", "torch.autograd.grad"):
                 self.note(e.node, "backward", call=q + "(...)")

@@ -101,14 +101,14 @@ function returns to; then the graph is wanted.
         if "volatile" in (self.ctx.statement_code(body) if isinstance(body, cst.FunctionDef) else self.ctx.text):
             return
         for i, e, model in events.method_calls("eval"):
-            if model is None or e.node.args:
+            if model is None or e.call.args:
                 continue
             for later in events.calls[i + 1:]:
-                func = later.node.func
+                func = later.call.func
                 if isinstance(func, cst.Attribute) and func.attr.value == "train" and dotted_name(func.value) == model:
                     break
                 called = dotted_name(func)
-                if called == model or (isinstance(func, cst.Attribute) and func.attr.value == "forward" and dotted_name(func.value) == model):
-                    if not later.no_grad:
-                        self.note(later.node, "graph", model=model)
-                        break
+                forward = isinstance(func, cst.Attribute) and func.attr.value == "forward" and dotted_name(func.value) == model
+                if (called == model or forward) and not later.no_grad:
+                    self.note(later.node, "graph", model=model)
+                    break

@@ -93,6 +93,6 @@ Fix safety: advisory only (no fix).
             for c in events.calls:
                 if c.order <= e.order or c.no_grad:
                     continue
-                if dotted_name(c.node.func) == root:
+                if dotted_name(c.call.func) == root:
                     self.note(e.node, "freeze", model=root)
                     break

@@ -86,10 +86,10 @@ hence the layout of its saved state.
         if not freezes:
             return
         for e in events.calls:
-            q = self.imports.resolve(e.node.func)
-            if q not in OPTIMIZERS or not e.node.args or e.node.args[0].keyword:
+            q = self.imports.resolve(e.call.func)
+            if q not in OPTIMIZERS or not e.call.args or e.call.args[0].keyword:
                 continue
-            first = e.node.args[0].value
+            first = e.call.args[0].value
             if not (isinstance(first, cst.Call) and isinstance(first.func, cst.Attribute) and first.func.attr.value == "parameters" and not first.args):
                 continue
             model = dotted_name(first.func.value)

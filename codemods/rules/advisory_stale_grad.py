@@ -1,7 +1,7 @@
 """TU052 stale-grad (advisory): ``.grad`` kept or assigned on tensors that no longer require grad."""
 from __future__ import annotations
 
-from typing import Union
+from typing import Dict, List, Optional, Union
 
 import libcst as cst
 
@@ -102,14 +102,14 @@ Fix safety: advisory only (no fix).
             return
         backwards = [e.order for _, e, _ in events.method_calls("backward")]
         zero_grads = [e.order for _, e, _ in events.method_calls("zero_grad")]
-        cleared = {}
+        cleared: Dict[Optional[str], List[int]] = {}
         for a in events.assigns:
             t = a.node
             if isinstance(t, cst.Attribute) and t.attr.value == "grad":
                 name = dotted_name(t.value)
                 if isinstance(a.value, cst.Name) and a.value.value == "None":
                     cleared.setdefault(name, []).append(a.order)
-        for e, name, root in freezes:
+        for e, name, _root in freezes:
             if not backwards or min(backwards) > e.order:
                 continue
             if any(o > e.order for o in zero_grads) or any(o > e.order for o in cleared.get(name, ())):

@@ -102,7 +102,9 @@ hence unproven (`--unsafe`; a note otherwise).
                 self.edit(original_node, "saved_variables -> saved_tensors")
                 return updated_node.with_changes(attr=cst.Name("saved_tensors"))
             return updated_node
-        if attr == "creator" and not self._assigns_creator and self.imports.resolve(original_node) is None:
-            if self.fix(original_node, "x.creator -> x.grad_fn (creator is the 0.1 name; exact only if x is a tensor)", FixClass.UNPROVEN):
-                return updated_node.with_changes(attr=cst.Name("grad_fn"))
+        if (
+            attr == "creator" and not self._assigns_creator and self.imports.resolve(original_node) is None
+            and self.fix(original_node, "x.creator -> x.grad_fn (creator is the 0.1 name; exact only if x is a tensor)", FixClass.UNPROVEN)
+        ):
+            return updated_node.with_changes(attr=cst.Name("grad_fn"))
         return updated_node

@@ -8,7 +8,7 @@ then apply the plan: the class is rebuilt in ``leave_ClassDef``, ``self.x`` beco
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple, cast
 
 import libcst as cst
 
@@ -17,10 +17,11 @@ from ..model import Example
 from ..rule import TreeRule
 from ..torchapi import AUTOGRAD_FUNCTION, FUNCTION_CTX_ATTRS
 from ._legacy_util import module_ref
-from ._static import Walk, has_call, literal_number, walk as _walk
+from ._static import Walk, has_call, literal_number
+from ._static import walk as _walk
 
 _CTX = "ctx"
-_PURE_BUILTINS = frozenset("int float bool str tuple list len abs min max round".split())
+_PURE_BUILTINS = frozenset(["int", "float", "bool", "str", "tuple", "list", "len", "abs", "min", "max", "round"])
 
 
 # -- small syntactic helpers ----------------------------------------------------------------------
@@ -66,18 +67,12 @@ def _assigned_names(fn: cst.FunctionDef) -> Set[str]:
     for star in (params.star_arg, params.star_kwarg):
         if isinstance(star, cst.Param):
             out.add(star.name.value)
-    for node, parent, _ in _walk(fn.body).nodes:
-        if isinstance(node, cst.AssignTarget):
-            out.update(_target_names(node.target))
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-            out.update(_target_names(node.target))
-        elif isinstance(node, (cst.For, cst.CompFor)):
+    for node, _parent, _ in _walk(fn.body).nodes:
+        if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor)):
             out.update(_target_names(node.target))
         elif isinstance(node, cst.WithItem) and node.asname is not None:
             out.update(_target_names(node.asname.name))
-        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
-            out.add(node.name.value)
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        elif isinstance(node, (cst.AsName, cst.FunctionDef, cst.ClassDef)) and isinstance(node.name, cst.Name):
             out.add(node.name.value)
     return out
 
@@ -457,11 +452,11 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         plans = {c.name.value: self._analyse_class(c) for c in candidates}
         self._check_bindings(node, plans)
         # subclasses of a candidate (a subclass of a subclass cannot be converted alone)
-        for stmt, _, _ in walk.nodes:
-            if isinstance(stmt, cst.ClassDef) and stmt.name.value not in names:
-                for base in stmt.bases:
+        for sub, _, _ in walk.nodes:
+            if isinstance(sub, cst.ClassDef) and sub.name.value not in names:
+                for base in sub.bases:
                     if isinstance(base.value, cst.Name) and base.value.value in plans:
-                        plans[base.value.value].reasons.append(f"it has subclasses ({stmt.name.value}), which would need converting with it")
+                        plans[base.value.value].reasons.append(f"it has subclasses ({sub.name.value}), which would need converting with it")
         self._find_uses(walk, plans)
         for plan in plans.values():
             if plan.reasons or plan.blockers:
@@ -608,9 +603,8 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
             for node, _, scopes in _walk(plan.backward.body).nodes:
                 if isinstance(node, cst.Return) and not any(isinstance(s, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) for s in scopes):
                     value = node.value
-                    if value is None or (isinstance(value, cst.Name) and value.value == "None"):
-                        if plan.n_inputs != 1:
-                            reasons.append("backward returns None for several inputs")
+                    if (value is None or (isinstance(value, cst.Name) and value.value == "None")) and plan.n_inputs != 1:
+                        reasons.append("backward returns None for several inputs")
                     plan.returns.add(id(node))
         return plan
 
@@ -673,11 +667,12 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
             if isinstance(node, cst.Call):
                 if not (isinstance(node.func, cst.Name) and node.func.value in _PURE_BUILTINS and self.imports.is_builtin(node.func, node.func.value)):
                     return False
-            elif isinstance(node, (cst.Lambda, cst.Await, cst.Yield, cst.NamedExpr, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+            elif isinstance(node, (cst.Lambda, cst.Await, cst.Yield, cst.NamedExpr, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)) or (
+                # a read of self other than self.<known attribute>
+                isinstance(node, cst.Name) and node.value == self_name
+                and not (isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in known_attrs)
+            ):
                 return False
-            elif isinstance(node, cst.Name) and node.value == self_name:
-                if not (isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in known_attrs):
-                    return False
         return True
 
     def _init_free_names(self, plan: _Plan) -> Set[str]:
@@ -748,7 +743,7 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         for node, parent, _ in nodes:
             if parent is not None:
                 parents[id(node)] = parent
-        for node, parent, _ in nodes:
+        for node, _parent, _ in nodes:
             if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == self_name):
                 continue
             attr = node.attr.value
@@ -905,6 +900,7 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
                 self._direct[id(site.outer)] = (plan, site)
             else:
                 self._partial[id(site.ctor)] = (plan, site)
+        assert plan.forward is not None  # see _analyse_class
         args = ", ".join([p.name.value for p in plan.ctor_params] + [p.name.value for p in _positional_params(plan.forward)[1:]])
         if not plan.sites:
             self.note(plan.cls, "other-modules", name=plan.name, args=args, why="no call site in this file")
@@ -940,19 +936,20 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         if isinstance(value, cst.Tuple):
             elements = [e.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for e in nones] + list(value.elements)
             return updated_node.with_changes(value=value.with_changes(elements=elements))
+        last: cst.BaseElement
         if value is None or plan.n_inputs == 1:
             last = cst.Element(value if value is not None else cst.Name("None"))
         else:
             last = cst.StarredElement(value)
         elements = [e.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for e in nones] + [last]
-        parens = {"lpar": [], "rpar": []} if plan.n_inputs == 1 or value is None else {}
+        parens: Dict[str, list] = {"lpar": [], "rpar": []} if plan.n_inputs == 1 or value is None else {}
         return updated_node.with_changes(value=cst.Tuple(elements=elements, **parens), whitespace_after_return=cst.SimpleWhitespace(" "))
 
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         plan = self._plans.get(id(original_node))
         if plan is None:
             return updated_node
-        body = list(updated_node.body.body)
+        body = list(cast(cst.IndentedBlock, updated_node.body).body)  # a class with methods
         by_name = {m.name.value: m for m in body if isinstance(m, cst.FunctionDef)}
         inline: List[cst.BaseStatement] = []
         if plan.init is not None:
@@ -984,6 +981,7 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
 
     @staticmethod
     def _strip_defaults(plan: _Plan) -> bool:
+        assert plan.forward is not None  # see _analyse_class
         return any(p.default is None for p in _positional_params(plan.forward)[1:])
 
     def _static(self, fn: cst.FunctionDef, extra: Sequence[cst.Param] = (), prologue: Sequence[cst.BaseStatement] = (), strip_defaults: bool = False) -> cst.FunctionDef:

@@ -25,7 +25,7 @@ followed.
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional, Tuple
+from typing import ClassVar, Dict, List, Optional, Tuple
 
 import libcst as cst
 
@@ -54,17 +54,15 @@ def _is_target(node: cst.CSTNode, parent: Optional[cst.CSTNode]) -> bool:
         return True
     if isinstance(parent, cst.Del):
         return True
-    if isinstance(parent, (cst.For, cst.CompFor)) and parent.target is node:
-        return True
-    return False
+    return isinstance(parent, (cst.For, cst.CompFor)) and parent.target is node
 
 
 class DataRule(TreeRule):
     """Base of the ``.data`` rules: tensor kinds from the semantic model, and ``flow``."""
 
-    needles = (".data",)
+    needles: ClassVar[Tuple[str, ...]] = (".data",)
     # every rewrite of these rules is of a `.data` in the statement's own text
-    statement_needles = (".data",)
+    statement_needles: ClassVar[Optional[Tuple[str, ...]]] = (".data",)
     uses_analysis = True
 
     @classmethod
@@ -138,14 +136,14 @@ class DataRule(TreeRule):
                     return WRITE, ""
                 cur, i = p, i - 1
                 continue
-            if isinstance(p, cst.SubscriptElement) or isinstance(p, cst.Index):
+            if isinstance(p, (cst.SubscriptElement, cst.Index)):
                 return DETACH, ""  # used as an index
             if isinstance(p, cst.Arg) and p.value is cur and isinstance(gp, cst.Call):
                 status = self._as_argument(gp, p, i - 1)
                 if status == "alias":
                     cur, i = gp, i - 2
                     continue
-                return status  # type: ignore[return-value]
+                return status
             if isinstance(p, cst.BinaryOperation):
                 other = p.right if p.left is cur else p.left
                 if isinstance(p.operator, cst.Modulo) and isinstance(p.left, (cst.SimpleString, cst.ConcatenatedString)):
@@ -339,9 +337,11 @@ def _escape_reason(rule: DataRule, scope: Scope, name: str) -> str:
                 continue
             if isinstance(p, ast.Call) and n in p.args + [k.value for k in p.keywords]:
                 q = resolve(p.func)
-                if q and (q.startswith("torch.") or q.startswith("numpy.")) and not q.rsplit(".", 1)[-1].endswith("_"):
-                    if not any(k.arg in ("out", "inplace") for k in p.keywords):
-                        continue
+                if (
+                    q and (q.startswith("torch.") or q.startswith("numpy.")) and not q.rsplit(".", 1)[-1].endswith("_")
+                    and not any(k.arg in ("out", "inplace") for k in p.keywords)
+                ):
+                    continue
                 if isinstance(p.func, ast.Name) and p.func.id in ("print", "len", "float", "int", "str", "repr", "format", "isinstance"):
                     continue
                 if isinstance(p.func, ast.Attribute) and p.func.attr in ("format", "write", "info", "debug"):

@@ -11,7 +11,7 @@ from ..semantic.infer import looks_like_loss
 from ..semantic.kinds import MULTI_RANK, PYNUM, SCALAR_RANK, VECTOR_RANK, Legacy, Tensor
 from .data_common import DataRule
 
-_REDUCTION_CALLS = frozenset("sum mean norm max min prod std var".split())
+_REDUCTION_CALLS = frozenset(["sum", "mean", "norm", "max", "min", "prod", "std", "var"])
 _NUMPY_CHAIN = frozenset(("cpu", "numpy", "data"))
 
 
@@ -22,11 +22,11 @@ def _data_receiver(node: cst.CSTNode) -> Optional[cst.CSTNode]:
     return None
 
 
-def _numpy_source(node: cst.CSTNode) -> Optional[cst.CSTNode]:
+def _numpy_source(node: cst.CSTNode) -> Optional[cst.BaseExpression]:
     """``T`` of ``T.cpu().numpy()``, ``T.data.cpu().numpy()``, ``T.numpy()``; else None."""
     if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "numpy" and not node.args):
         return None
-    cur: cst.CSTNode = node.func.value
+    cur: cst.BaseExpression = node.func.value
     while True:
         if isinstance(cur, cst.Call) and isinstance(cur.func, cst.Attribute) and cur.func.attr.value == "cpu" and not cur.args:
             cur = cur.func.value

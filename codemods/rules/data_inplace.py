@@ -238,7 +238,7 @@ exact (and applied by default where the tool sees them). Without `--unsafe` ever
     def _update_root(self, small: cst.BaseSmallStatement) -> Optional[cst.Attribute]:
         """The ``R.data`` an in-place update statement writes through, or None."""
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            c = small.value
+            c: cst.BaseExpression = small.value
             while isinstance(c, cst.Call) and isinstance(c.func, cst.Attribute):
                 if not _is_inplace(c.func.attr.value):
                     return None

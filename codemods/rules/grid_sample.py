@@ -75,7 +75,9 @@ unmigrated line computes on today's torch.
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         q = self.imports.resolve(original_node.func)
-        position = GRID_SAMPLE_ALIGN.get(q) if q else None
+        if not q:
+            return updated_node
+        position = GRID_SAMPLE_ALIGN.get(q)
         if position is None:
             return updated_node
         args = updated_node.args

@@ -1,7 +1,7 @@
 """TU040 legacy-constructors: ``torch.FloatTensor(2, 3)`` & co. -> ``torch.empty``/``torch.tensor``/fused factories."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, cast
 
 import libcst as cst
 
@@ -214,7 +214,8 @@ rewrite is unproven (`--unsafe`; a note otherwise).
     def __init__(self, ctx):
         super().__init__(ctx)
         self._fuse_parent: Dict[int, cst.Call] = {}  # id(constructor call) -> the fill call on it
-        self._fused: Dict[int, Tuple[List[cst.Arg], TypeInfo, str, bool]] = {}
+        # id(constructor call) -> (the updated constructor call, its type, short name, unproven)
+        self._fused: Dict[int, Tuple[cst.Call, TypeInfo, str, bool]] = {}
         self._default_device_changed = any(s in ctx.text for s in DEFAULT_DEVICE_SETTERS)
         self._quote = '"' if ctx.text.count('"') > 2 * ctx.text.count("'") else "'"
 
@@ -223,7 +224,9 @@ rewrite is unproven (`--unsafe`; a note otherwise).
         q = self.imports.resolve(call.func)
         if q == DEFAULT_TENSOR_TYPE:
             return q, (None, None)
-        info = LEGACY_TYPES.get(q) if q else None
+        if not q:
+            return None
+        info = LEGACY_TYPES.get(q)
         return (q, info) if info else None
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -317,7 +320,7 @@ rewrite is unproven (`--unsafe`; a note otherwise).
         return like.with_changes(func=func, args=new_args)
 
     def _fusable(self, fill: cst.Call, dtype: Optional[str]) -> bool:
-        method = fill.func.attr.value
+        method = cast(cst.Attribute, fill.func).attr.value  # see visit_Call
         args = fill.args
         if any(a.star for a in args):
             return False
@@ -338,7 +341,8 @@ rewrite is unproven (`--unsafe`; a note otherwise).
     def _fuse(self, original_node: cst.Call, updated_node: cst.Call, ctor: cst.Call, info: TypeInfo, short: str, unproven: bool) -> cst.BaseExpression:
         dtype, device = info
         ctor_args = list(ctor.args)
-        method = original_node.func.attr.value
+        func = cast(cst.Attribute, original_node.func)  # `<constructor call>.<fill method>` (see leave_Call)
+        method = func.attr.value
         torch_ref = module_ref(self, "torch")
         assert torch_ref is not None  # checked when the constructor was seen
         fix_class = FixClass.UNPROVEN if unproven else FixClass.EXACT
@@ -364,9 +368,9 @@ rewrite is unproven (`--unsafe`; a note otherwise).
         msg = f"{short}(sizes).{method}(...) -> torch.{name}(...{self._opts_text(dtype, device)})"
         if not self.fix(original_node, msg, fix_class):  # pragma: no cover - allowed() was checked
             return updated_node
-        ctor = original_node.func.value
-        if isinstance(ctor.func, cst.Name):
-            q = self.imports.resolve(ctor.func)
+        original_ctor = cast(cst.Call, func.value)
+        if isinstance(original_ctor.func, cst.Name):
+            q = self.imports.resolve(original_ctor.func)
             if q:
                 self.ctx.drop_import_when_unused(q)
         return new

@@ -153,7 +153,9 @@ the legacy arguments meant in PyTorch 0.3.
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         q = self.imports.resolve(original_node.func)
-        params = LOSS_PARAMS.get(q) if q else None
+        if not q:
+            return updated_node
+        params = LOSS_PARAMS.get(q)
         if params is None:
             return updated_node
         short = q.rsplit(".", 1)[1]
@@ -163,7 +165,7 @@ the legacy arguments meant in PyTorch 0.3.
                 self.note(original_node, "star-args", name=short)
             return updated_node
         bound = {}
-        names: List[Optional[str]] = []
+        names: List[str] = []
         n_pos = 0
         for a in args:
             if a.keyword is None:
@@ -206,8 +208,12 @@ the legacy arguments meant in PyTorch 0.3.
             if a.keyword is None and i > first_legacy:
                 a = as_keyword(a, name)
             new_args.append(a)
-        legacy = ", ".join(f"{n}={bound[n].value.value if isinstance(bound[n].value, cst.Name) else '...'}" for n in _LEGACY if n in bound)
+        legacy = ", ".join(f"{n}={_name_or_dots(bound[n].value)}" for n in _LEGACY if n in bound)
         self.edit(original_node, f"{short}({legacy}) -> reduction='{reduction}'")
         if q in KL_DIV and reduction == "mean":
             self.note(original_node, "kl-mean", name=short)
         return updated_node.with_changes(args=rebuild_args(new_args, updated_node.args))
+
+
+def _name_or_dots(expr: cst.BaseExpression) -> str:
+    return expr.value if isinstance(expr, cst.Name) else "..."

@@ -1,7 +1,7 @@
 """TU044 removed-internals: ``torch._six``, ``module._backend.X.apply``, ``load_lua``, ``torch.utils.ffi``, ``torch.legacy``."""
 from __future__ import annotations
 
-from typing import Optional, Set
+from typing import Optional, Set, cast
 
 import libcst as cst
 
@@ -181,7 +181,7 @@ lookup with the 0.3 padding convention).
             return False
         for alias in node.names:
             name = dotted_name(alias.name) or ""
-            local = alias.asname.name.value if alias.asname else name
+            local = cast(cst.Name, alias.asname.name).value if alias.asname else name  # `import x as <name>`
             if name not in SIX_NAMES:
                 self.note(node, "six-unknown", name=name)
                 self._bad_six.add(local)

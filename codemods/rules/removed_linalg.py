@@ -1,13 +1,11 @@
 """TU036 removed-linalg: ``torch.potrf``/``gesv``/``trtrs``/``btrifact``/``symeig``... -> ``torch.linalg``."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Set
+from typing import Dict, Optional, Set, cast
 
 import libcst as cst
 
-from ..cstutil import is_index0
-
-from ..cstutil import as_receiver
+from ..cstutil import as_receiver, is_index0
 from ..imports import dotted_name
 from ..model import Example, FixClass
 from ..rule import TreeRule
@@ -170,12 +168,12 @@ rewrite is unproven: it is right only where the code reads the first `n` rows.
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript):
         call = original_node.value
-        if id(call) not in self._first or not isinstance(updated_node.value, cst.Call):
+        if not isinstance(call, cst.Call) or id(call) not in self._first or not isinstance(updated_node.value, cst.Call):
             return updated_node
         name = self._legacy_name(call)
         if name not in _FIRST_ONLY:
             return updated_node
-        new = self._rewrite(name, original_node.value, updated_node.value, first=True)
+        new = self._rewrite(name, call, updated_node.value, first=True)
         return new if new is not None else updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call):
@@ -210,7 +208,7 @@ rewrite is unproven: it is right only where the code reads the first `n` rows.
         values: Dict[str, cst.BaseExpression] = {}
         args = list(call.args)
         if self.imports.resolve(call.func) is None:  # method spelling: the receiver is the first argument
-            values[params[0]] = call.func.value
+            values[params[0]] = cast(cst.Attribute, call.func).value  # a method spelling (see _legacy_name)
             params = params[1:]
         i = 0
         for a in args:
@@ -286,7 +284,7 @@ rewrite is unproven: it is right only where the code reads the first `n` rows.
                 text = f"{{t}}.lu_unpack({s['LU']}, {s['pivots']})"
         elif name == "symeig":
             vectors, upper = flag("eigenvectors", "False"), flag("upper", "True")
-            uplo = {"True": "'U'", "False": "'L'"}.get(upper)
+            uplo = {"True": "'U'", "False": "'L'"}.get(upper or "")
             if uplo is not None and vectors == "True":
                 text = f"{{t}}.linalg.eigh({s['A']}, UPLO={uplo})"
             elif uplo is not None and vectors == "False" and first:

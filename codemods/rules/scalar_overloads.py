@@ -1,7 +1,7 @@
 """TU034 scalar-first-overloads: ``x.add_(a, t)`` -> ``x.add_(t, alpha=a)`` and friends."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, cast
 
 import libcst as cst
 
@@ -129,7 +129,7 @@ cannot tell that the receiver is a tensor, the rewrite is unproven (`--unsafe`; 
         q = self.imports.resolve(func)
         if q is not None and q in OVERLOAD_FUNCTIONS:
             table = OVERLOAD_FUNCTIONS[q].get(len(pos))
-            if table is None or any(k.keyword.value not in ("out",) for k in kws):
+            if table is None or any(k.keyword is not None and k.keyword.value not in ("out",) for k in kws):
                 return updated_node
             moved = {i for i, _ in table}
             new_pos = [a for i, a in enumerate(pos) if i not in moved]
@@ -146,7 +146,7 @@ cannot tell that the receiver is a tensor, the rewrite is unproven (`--unsafe`; 
             new_pos = pos[len(names):]
             new_kw = [kwarg(name, pos[i].value) for i, name in enumerate(names)]
             short = f".{method}"
-        detail = ", ".join(f"{k.keyword.value}=" for k in new_kw)
+        detail = ", ".join(f"{cast(cst.Name, k.keyword).value}=" for k in new_kw)  # kwarg(name, ...)s
         message = f"{short}(<scalar>, ...) -> {short}(..., {detail}) (deprecated overload)"
         ambiguous = method in AMBIGUOUS_OVERLOAD_METHODS and q not in OVERLOAD_FUNCTIONS
         known_tensor = not ambiguous or self._is_tensor(func.value)

@@ -1,7 +1,7 @@
 """TU035 softmax-implicit-dim: ``F.softmax(x)`` without ``dim`` -> the dim torch picks today."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
@@ -192,7 +192,7 @@ anywhere else (passed to `nn.Sequential`, returned, stored in a list) cannot hav
     def _call_dims(self, w, parent_of, region, same, target) -> Optional[List[int]]:
         """The implicit dim at every use of the stored module, or None if a use is not a call on
         an input of visible rank."""
-        inside = set()
+        inside: Set[int] = set()
         for u, _, _ in w.nodes:
             if u is target:
                 inside.update(id(x) for x, _, _ in walk(u).nodes)
@@ -265,9 +265,9 @@ anywhere else (passed to `nn.Sequential`, returned, stored in a list) cannot hav
     def _syntactic_rank(self, x: cst.BaseExpression) -> Optional[int]:
         if not isinstance(x, cst.Call) or any(a.star or a.keyword for a in x.args):
             return None
-        if isinstance(x.func, cst.Attribute) and x.func.attr.value in RANKED_VIEWS and self.imports.resolve(x.func) is None:
-            sizes = list(x.args)
-        elif self.imports.resolve(x.func) in RANKED_FACTORIES:
+        if (
+            isinstance(x.func, cst.Attribute) and x.func.attr.value in RANKED_VIEWS and self.imports.resolve(x.func) is None
+        ) or self.imports.resolve(x.func) in RANKED_FACTORIES:
             sizes = list(x.args)
         else:
             return None

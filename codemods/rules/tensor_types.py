@@ -1,7 +1,7 @@
 """TU041 tensor-type-objects: ``x.type(torch.FloatTensor)`` and ``type(x) == torch.FloatTensor``."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union, cast
 
 import libcst as cst
 
@@ -12,8 +12,11 @@ from ._legacy_util import module_ref
 
 # methods only tensors have, whose result is a tensor (a Module has none of them)
 _TENSOR_ONLY_METHODS = frozenset(
-    "clone detach contiguous view view_as reshape permute t transpose squeeze unsqueeze expand "
-    "expand_as narrow index_select masked_select gather matmul mm bmm sum mean abs exp log sqrt".split()
+    [
+        "clone", "detach", "contiguous", "view", "view_as", "reshape", "permute", "t", "transpose", "squeeze",
+        "unsqueeze", "expand", "expand_as", "narrow", "index_select", "masked_select", "gather", "matmul",
+        "mm", "bmm", "sum", "mean", "abs", "exp", "log", "sqrt",
+    ]
 )
 _TENSOR_FUNCTIONS = FACTORIES_WITH_REQUIRES_GRAD | OTHER_FACTORIES | CONSTRUCTORS | {"torch.from_numpy", "torch.as_tensor", "torch.cat", "torch.stack"}
 _CPU_FUNCTIONS = frozenset({"torch.from_numpy"}) | frozenset(q for q, (_, dev) in LEGACY_TYPES.items() if dev is None)
@@ -152,7 +155,9 @@ assumes one GPU).
     def _legacy_type(self, expr: cst.BaseExpression) -> Optional[Tuple[str, Tuple[str, Optional[str]]]]:
         s = _type_string(expr)
         q = s if s is not None else self.imports.resolve(expr)
-        info = LEGACY_TYPES.get(q) if q else None
+        if not q:
+            return None
+        info = LEGACY_TYPES.get(q)
         return (q, info) if info else None
 
     def _tensor_receiver(self, expr: cst.BaseExpression) -> Optional[str]:
@@ -233,9 +238,9 @@ assumes one GPU).
         u_left, u_right = updated_node.left, updated_node.comparisons[0].comparator
         if isinstance(op, (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)):
             if self._type_call_arg(left) is not None and self._legacy_type(right) is not None and _type_string(right) is None:
-                x, types = u_left.args[0].value, u_right
+                x, types = _type_call_value(u_left), u_right
             elif self._type_call_arg(right) is not None and self._legacy_type(left) is not None and _type_string(left) is None:
-                x, types = u_right.args[0].value, u_left
+                x, types = _type_call_value(u_right), u_left
             else:
                 return updated_node
             negate = isinstance(op, (cst.NotEqual, cst.IsNot))
@@ -247,8 +252,8 @@ assumes one GPU).
             if len(legacy) != len(elements):
                 self.note(original_node, "mixed-types")
                 return updated_node
-            x = u_left.args[0].value
-            types = cst.Tuple(elements=list(u_right.elements), lpar=[cst.LeftParen()], rpar=[cst.RightParen()]) if not isinstance(u_right, cst.Tuple) else u_right
+            x = _type_call_value(u_left)
+            types = cst.Tuple(elements=list(cast(Union[cst.Tuple, cst.List, cst.Set], u_right).elements), lpar=[cst.LeftParen()], rpar=[cst.RightParen()]) if not isinstance(u_right, cst.Tuple) else u_right
             negate = isinstance(op, cst.NotIn)
         else:
             return updated_node
@@ -262,3 +267,8 @@ assumes one GPU).
         )
         new: cst.BaseExpression = cst.UnaryOperation(operator=cst.Not(), expression=call) if negate else call
         return new.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
+
+
+def _type_call_value(updated: cst.BaseExpression) -> cst.BaseExpression:
+    """``x`` of the updated ``type(x)`` call (its original passed ``_type_call_arg``)."""
+    return cast(cst.Call, updated).args[0].value

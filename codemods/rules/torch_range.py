@@ -34,9 +34,11 @@ def _dyadic(v: float) -> bool:
 
 def _plus_one(b: cst.BaseExpression, delta: int) -> cst.BaseExpression:
     """``b + 1`` (``delta`` 1) or ``b - 1`` (-1), folding ``n - 1`` + 1 back to ``n``."""
-    if isinstance(b, cst.BinaryOperation) and not b.lpar and literal_number(b.right) == 1:
-        if (delta == 1 and isinstance(b.operator, cst.Subtract)) or (delta == -1 and isinstance(b.operator, cst.Add)):
-            return b.left
+    if (
+        isinstance(b, cst.BinaryOperation) and not b.lpar and literal_number(b.right) == 1
+        and ((delta == 1 and isinstance(b.operator, cst.Subtract)) or (delta == -1 and isinstance(b.operator, cst.Add)))
+    ):
+        return b.left
     value = literal_number(b)
     if isinstance(value, int):
         return cst.parse_expression(str(value + delta))

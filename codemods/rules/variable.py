@@ -9,7 +9,15 @@ from ..cstutil import grouped, lost_comments, method_call, with_trailing_comment
 from ..model import Example
 from ..rule import TreeRule
 from ..semantic.kinds import Grad, Legacy, Tensor, TorchRef
-from ..torchapi import CONSTRUCTORS, FACTORIES_WITH_REQUIRES_GRAD, FRESH_FILL_METHODS, FRESH_VIEW_METHODS, NEW_TENSOR_METHODS, OTHER_FACTORIES, VARIABLE
+from ..torchapi import (
+    CONSTRUCTORS,
+    FACTORIES_WITH_REQUIRES_GRAD,
+    FRESH_FILL_METHODS,
+    FRESH_VIEW_METHODS,
+    NEW_TENSOR_METHODS,
+    OTHER_FACTORIES,
+    VARIABLE,
+)
 
 _KNOWN_KWARGS = {"data", "requires_grad", "volatile", "name", "_grad_fn"}
 
@@ -365,6 +373,7 @@ legacy call does on today's torch.
         if isinstance(flag, cst.Name) and flag.value == "False":
             flag = None
         requires = isinstance(flag, cst.Name) and flag.value == "True"
+        new: cst.BaseExpression
         if flag is None:
             if carries_grad(self.ctx.analysis.kind(original_value)):
                 new = method_call(value, "detach")

@@ -12,7 +12,9 @@ from ..rule import TreeRule
 from ..torchapi import VARIABLE
 from .variable import variable_statement_needles
 
-_UNWRAP_METHODS = frozenset("cpu cuda numpy tolist float double long int clone contiguous view size".split())
+_UNWRAP_METHODS = frozenset([
+    "cpu", "cuda", "numpy", "tolist", "float", "double", "long", "int", "clone", "contiguous", "view", "size",
+])
 
 
 class VariableTypeCheck(TreeRule):
@@ -228,19 +230,21 @@ back to what it did on 0.3.
         test_owner = self._test_owner(original_node)
         if isinstance(test_owner, cst.If) and test_owner.orelse is None and self._only_rewraps(test_owner, name):
             return updated_node  # the whole statement goes (leave_If)
-        if isinstance(test_owner, cst.If) and test_owner.test is original_node:
-            if self._recurses_on_data(test_owner.body, name):
-                tensor = self._tensor()
-                if tensor is None:
-                    self.note(original_node, "no-torch")
-                    return updated_node
-                self.edit(original_node, f"isinstance({name}, Variable) before a recursion on {name}.data -> isinstance({name}, torch.Tensor) and {name}.requires_grad")
-                new = self._replace_class(original_node, updated_node, tensor)
-                return cst.BooleanOperation(left=new, operator=cst.And(), right=cst.parse_expression(f"{name}.requires_grad"))
-        if isinstance(test_owner, (cst.If, cst.IfExp)) and test_owner.test is (parent if isinstance(parent, cst.UnaryOperation) else original_node):
-            if not self._same_for_tensors(test_owner, name):
-                self.note(original_node, "distinguishes", name=name)
+        if isinstance(test_owner, cst.If) and test_owner.test is original_node and self._recurses_on_data(test_owner.body, name):
+            tensor = self._tensor()
+            if tensor is None:
+                self.note(original_node, "no-torch")
                 return updated_node
+            self.edit(original_node, f"isinstance({name}, Variable) before a recursion on {name}.data -> isinstance({name}, torch.Tensor) and {name}.requires_grad")
+            new = self._replace_class(original_node, updated_node, tensor)
+            return cst.BooleanOperation(left=new, operator=cst.And(), right=cst.parse_expression(f"{name}.requires_grad"))
+        if (
+            isinstance(test_owner, (cst.If, cst.IfExp))
+            and test_owner.test is (parent if isinstance(parent, cst.UnaryOperation) else original_node)
+            and not self._same_for_tensors(test_owner, name)
+        ):
+            self.note(original_node, "distinguishes", name=name)
+            return updated_node
         tensor = self._tensor()
         if tensor is None:
             self.note(original_node, "no-torch")
@@ -265,6 +269,7 @@ back to what it did on 0.3.
     def _replace_class(self, original_node: cst.Call, updated_node: cst.Call, tensor: cst.Attribute) -> cst.Call:
         cls = original_node.args[1].value
         arg = updated_node.args[1]
+        value: cst.BaseExpression
         if self._is_variable(cls):
             value = tensor.with_changes(lpar=cls.lpar, rpar=cls.rpar)
         else:

@@ -768,11 +768,12 @@ class ScopeFlow:
             for t, v in zip(target.elements, value.elements):
                 c, _ = self.eval(v.value, taint)
                 pairs.append((t.value, v.value, c, PLAIN if c or value_plain(self, v.value) else self._value_state(v.value)))
-            for t, _v, c, st in pairs:
-                self.bind_target(t, c, taint, st)
+            for target_value, _v, c, st in pairs:
+                self.bind_target(target_value, c, taint, st)
             return
-        if not flags_of_value and isinstance(value, (cst.Name, cst.Attribute)) and dotted_name(value) and not isinstance(target, (cst.Tuple, cst.List)):
-            st = self.state_of(dotted_name(value))  # an alias: the same object
+        alias = dotted_name(value) if not flags_of_value and isinstance(value, (cst.Name, cst.Attribute)) else None
+        if alias and not isinstance(target, (cst.Tuple, cst.List)):
+            st = self.state_of(alias)  # an alias: the same object
         elif not flags_of_value and isinstance(target, (cst.Tuple, cst.List)) and self._tuple_plain(value):
             st = PLAIN
         else:
@@ -1229,9 +1230,9 @@ def _pattern_names(pattern) -> List[str]:
     """Names a match-case pattern binds (``case Point(x=a) as p``)."""
     out = []
     for n in walk(pattern):
-        if isinstance(n, getattr(cst, "MatchAs", ())) and n.name is not None or isinstance(n, getattr(cst, "MatchStar", ())) and n.name is not None:
+        if isinstance(n, (cst.MatchAs, cst.MatchStar)) and n.name is not None:
             out.append(n.name.value)
-        elif isinstance(n, getattr(cst, "MatchMapping", ())) and n.rest is not None:
+        elif isinstance(n, cst.MatchMapping) and n.rest is not None:
             out.append(n.rest.value)
     return out
 

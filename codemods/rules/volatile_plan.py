@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple, cast
 
 import libcst as cst
 
@@ -34,6 +34,7 @@ from ..imports import ImportTable, dotted_name
 from ..model import FixClass
 from ..semantic.kinds import UNKNOWN, FunctionRef
 from ..semantic.model import SemanticModel
+from ..semantic.scopes import Scope
 from .volatile_flow import (
     NO_GRAD_CONTEXTS,
     TRUE,
@@ -71,7 +72,7 @@ class ScopeInfo:
     cls: Optional[str]  # class of a method
     params: Dict[str, cst.Param]
     parent: Optional["ScopeInfo"]
-    model_scope: object  # the semantic model's Scope (None if unknown)
+    model_scope: Optional[Scope]  # the semantic model's Scope (None if unknown)
     self_name: Optional[str] = None
     decorated_no_grad: bool = False
     wrapped: Set[str] = field(default_factory=set)
@@ -239,7 +240,7 @@ class VolatileAnalysis:
         for s in self.scopes:
             self._fill_scope(s)
         self.helpers: Dict[Tuple[Optional[str], str], Helper] = {}
-        self._neutral: Dict[str, Optional[bool]] = {}
+        self._neutral: Dict[str, str] = {}
         self._dotted: Dict[Tuple[int, str], object] = {}
         self.results: List[ScopeResult] = []
         # only scopes that spell `volatile` or a helper's name can hold a source
@@ -571,7 +572,7 @@ class VolatileAnalysis:
         node = scope.node
         if not isinstance(node, cst.FunctionDef) or node.asynchronous or scope.decorated_no_grad:
             return False
-        flags = set()
+        flags: Set[str] = set()
         for s in _flat(scope.body):
             m = res.stmts.get(id(s))
             if m is not None and m.mark == "R" and not m.covered:
@@ -757,7 +758,7 @@ def _project_helper_names(project) -> Set[str]:
 
 def _param_only(scope: ScopeInfo, res: ScopeResult, param: str) -> bool:
     """The helper reads ``param`` only in the volatile flags of its sources."""
-    in_flags = set()
+    in_flags: Set[int] = set()
     for src in res.sources:
         if src.arg_index >= 0 and isinstance(src.call, cst.Call) and src.arg_index < len(src.call.args):
             in_flags.update(id(n) for n in walk(src.call.args[src.arg_index].value))
@@ -935,9 +936,9 @@ def _only_called(root: cst.CSTNode, name: str, calls: int) -> bool:
 
 def _positional_last(s: Source) -> bool:
     """Dropping the argument shifts no other positional argument."""
-    call = s.call
     if s.keyword or s.arg_index < 0:
         return True
+    call = cast(cst.Call, s.call)  # an argument index: the source is a call
     return all(a.keyword for a in call.args[s.arg_index + 1 :] if not a.star)
 
 
@@ -1074,7 +1075,9 @@ def build_plan(a: VolatileAnalysis) -> Plan:
         hscope = scope_of_node.get(id(h.func))
         hsp = a.plans.get(id(h.func))
         inner = hsp.sources if hsp is not None else []
-        nested = hscope is not None and hscope.parent is not None and isinstance(hscope.parent.node, cst.FunctionDef)
+        parent = hscope.parent if hscope is not None else None
+        nested_in = parent.node if parent is not None and isinstance(parent.node, cst.FunctionDef) else None
+        nested = nested_in is not None
         if cls is not None:
             ok, why = False, "it is a method: callers outside this module are not visible"
         elif h.param is not None and not h.param_only:
@@ -1087,7 +1090,7 @@ def build_plan(a: VolatileAnalysis) -> Plan:
                 ok, why = False, "not every call site in this module was migrated"
             elif not all(_positional_last(s) for s, _ in sites):
                 ok, why = False, "a call site passes it positionally before other arguments"
-            elif not _only_called(hscope.parent.node if nested else a.module, h.name, len(sites)):
+            elif not _only_called(nested_in if nested_in is not None else a.module, h.name, len(sites)):
                 ok, why = False, "it is used other than by plain calls in this module"
             elif not (script or nested):
                 ok, why = False, "callers in other modules may pass it (no project index)"
@@ -1145,6 +1148,7 @@ def _attrs_in(node):
 def _describe(a: VolatileAnalysis, scope: ScopeInfo, sp: ScopePlan, torch: str) -> str:
     if sp.decorate:
         return f"`@{torch}.no_grad()` on `{scope.name}`"
+    assert scope.result is not None  # a scope with a plan has been analysed
     parts = []
     for (_owner, _start, _end, flag), (l1, l2) in zip(sp.regions, region_lines(a.module, scope, sp.regions)):
         lines = f"line {l1}" if l1 == l2 else f"lines {l1}-{l2}"

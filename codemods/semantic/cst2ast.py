@@ -7,7 +7,7 @@ the structure matters to the inference; forms it does not look into become a neu
 from __future__ import annotations
 
 import ast
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import libcst as cst
 
@@ -40,9 +40,9 @@ class Converter:
     """Memoised conversion (nodes are kept alive with their conversion, so ids stay unique)."""
 
     def __init__(self) -> None:
-        self._memo: Dict[int, Tuple[cst.CSTNode, ast.AST]] = {}
+        self._memo: Dict[int, Tuple[cst.CSTNode, ast.expr]] = {}
 
-    def __call__(self, node: cst.CSTNode) -> ast.AST:
+    def __call__(self, node: cst.CSTNode) -> ast.expr:
         hit = self._memo.get(id(node))
         if hit is not None and hit[0] is node:
             return hit[1]
@@ -50,7 +50,7 @@ class Converter:
         self._memo[id(node)] = (node, out)
         return out
 
-    def _convert(self, n: cst.CSTNode) -> ast.AST:  # noqa: C901 - a dispatch table
+    def _convert(self, n: cst.CSTNode) -> ast.expr:  # noqa: C901 - a dispatch table
         c = self
         if isinstance(n, cst.Name):
             if n.value in ("True", "False", "None"):
@@ -59,7 +59,8 @@ class Converter:
         if isinstance(n, cst.Attribute):
             return ast.Attribute(c(n.value), n.attr.value, _LOAD)
         if isinstance(n, cst.Call):
-            args, keywords = [], []
+            args: List[ast.expr] = []
+            keywords: List[ast.keyword] = []
             for a in n.args:
                 if a.keyword is not None:
                     keywords.append(ast.keyword(a.keyword.value, c(a.value)))
@@ -117,12 +118,12 @@ class Converter:
             return c(n.value)
         return ast.Constant(...)
 
-    def _element(self, e: cst.BaseElement) -> ast.AST:
+    def _element(self, e: cst.BaseElement) -> ast.expr:
         if isinstance(e, cst.StarredElement):
             return ast.Starred(self(e.value), _LOAD)
         return self(e.value)
 
-    def _slice(self, s: cst.BaseSlice) -> ast.AST:
+    def _slice(self, s: cst.BaseSlice) -> ast.expr:
         if isinstance(s, cst.Index):
             return self(s.value)
         assert isinstance(s, cst.Slice)

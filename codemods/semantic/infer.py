@@ -33,14 +33,40 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union, cast
 
 from .. import torchapi as api
 from .kinds import (
-    ANY_RANK, BOTTOM, MULTI_RANK, NOTTENSOR, POS_RANK, PYNUM, PYVAL, SCALAR_RANK, UNKNOWN, VECTOR_RANK, ClassRef,
-    broadcast_rank, exact_rank, shift_rank,
-    DType, Enumerate, FunctionRef, Grad, Instance, Kind, Legacy, Module, Ref, Sequence_, Simple,
-    Tensor, TorchRef, Tuple_, Zip, is_tensor, join,
+    ANY_RANK,
+    BOTTOM,
+    NOTTENSOR,
+    POS_RANK,
+    PYNUM,
+    PYVAL,
+    SCALAR_RANK,
+    UNKNOWN,
+    VECTOR_RANK,
+    ClassRef,
+    DType,
+    Enumerate,
+    FunctionRef,
+    Grad,
+    Instance,
+    Kind,
+    Legacy,
+    Module,
+    Ref,
+    Sequence_,
+    Simple,
+    Tensor,
+    TorchRef,
+    Tuple_,
+    Zip,
+    broadcast_rank,
+    exact_rank,
+    is_tensor,
+    join,
+    shift_rank,
 )
 from .scopes import Binding, ModuleScopes, Scope, dotted
 
@@ -156,7 +182,10 @@ class Inference:
         self.facts: Dict[Tuple[int, str], Kind] = {}
         self.attr_facts: Dict[Tuple[str, str], Kind] = {}
         self.return_facts: Dict[int, Kind] = {}  # id(function scope) -> kind of its returns
-        self._cur = None
+        # the facts of the round being computed, keyed ("n", scope id, name), ("a", class, attr) or
+        # ("r", scope id); None between rounds
+        self._cur: Optional[Dict[Any, Kind]] = None
+        self._busy: Set[object] = set()
         # flow-sensitive overrides for one query (see SemanticModel.kind_here)
         self.env: Dict[str, Kind] = {}
         self.env_scope: Optional[Scope] = None
@@ -219,8 +248,9 @@ class Inference:
         """One round of demand-driven evaluation: a fact needed before it is computed in this
         round is computed on the spot (a cycle falls back to the previous round's value), so
         chains of definitions settle in a round or two."""
-        self._cur: Dict[object, Kind] = {}
-        self._busy: Set[object] = set()
+        cur: Dict[Any, Kind] = {}
+        self._cur = cur
+        self._busy = set()
         try:
             for scope in [self.s.root, *self.s.ordered]:
                 for call, name in scope.evidence_calls:
@@ -234,13 +264,13 @@ class Inference:
             for cname, info in self.s.classes.items():
                 for attr in info.attrs:
                     self._attr_fact(cname, attr)
-            new_facts = {k[1:]: v for k, v in self._cur.items() if k[0] == "n"}
-            new_attrs = {k[1:]: v for k, v in self._cur.items() if k[0] == "a"}
-            new_returns = {k[1]: v for k, v in self._cur.items() if k[0] == "r"}
+            new_facts = {k[1:]: v for k, v in cur.items() if k[0] == "n"}
+            new_attrs = {k[1:]: v for k, v in cur.items() if k[0] == "a"}
+            new_returns = {k[1]: v for k, v in cur.items() if k[0] == "r"}
         finally:
-            self._cur = None  # type: ignore[assignment]
+            self._cur = None
         changed = new_facts != self.facts or new_attrs != self.attr_facts or new_returns != self.return_facts
-        self.facts, self.attr_facts, self.return_facts = new_facts, new_attrs, new_returns  # type: ignore[assignment]
+        self.facts, self.attr_facts, self.return_facts = new_facts, new_attrs, new_returns
         return changed
 
     def _demand(self, key, previous: Kind, compute) -> Kind:
@@ -334,9 +364,10 @@ class Inference:
             assert isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)
             return self.arith(self.lookup(node.target.id, scope), self.kind(node.value, scope), node.op)
         if how == "def":
-            return FunctionRef(Ref("", ".".join(scope.key + (b.node.name,))))  # type: ignore[union-attr]
+            fn = cast(Union[ast.FunctionDef, ast.AsyncFunctionDef], b.node)  # a "def" binding's node
+            return FunctionRef(Ref("", ".".join(scope.key + (fn.name,))))
         if how == "class":
-            return ClassRef(Ref("", b.node.name))  # type: ignore[union-attr]
+            return ClassRef(Ref("", cast(ast.ClassDef, b.node).name))  # a "class" binding's node
         if how in ("import", "with", "except"):
             return UNKNOWN
         return UNKNOWN
@@ -401,9 +432,8 @@ class Inference:
         current: Optional[Scope] = scope
         while current is not None and current.kind in ("lambda", "comp"):
             current = current.parent
-        if current is not None and current.self_name == name and current.class_name:
-            if len(current.bindings.get(name, ())) == 1:
-                return current.class_name
+        if current is not None and current.self_name == name and current.class_name and len(current.bindings.get(name, ())) == 1:
+            return current.class_name
         return None
 
     def class_attr(self, cls: str, attr: str) -> Kind:
@@ -542,8 +572,8 @@ class Inference:
             return UNKNOWN  # string formatting
         if (ta and not (tb or b is PYNUM)) or (tb and not (ta or a is PYNUM)):
             return UNKNOWN
-        ka = a if ta else None
-        kb = b if tb else None
+        ka = a if isinstance(a, Tensor) else None
+        kb = b if isinstance(b, Tensor) else None
         if ka is not None and kb is not None:
             rank = broadcast_rank(ka.rank, kb.rank)
         else:
@@ -893,7 +923,7 @@ class Inference:
             rank = exact_rank(len(size.elts)) if isinstance(size, (ast.Tuple, ast.List)) else ANY_RANK
         elif q not in ("torch.tensor", "torch.from_numpy", "torch.full") and self._sizes(pos, scope) is not None:
             n = self._sizes(pos, scope)
-            rank = exact_rank(n) if n else ANY_RANK  # type: ignore[arg-type]
+            rank = exact_rank(n) if n else ANY_RANK
         elif q in ("torch.full",) and pos and isinstance(pos[0], (ast.Tuple, ast.List)):
             rank = exact_rank(len(pos[0].elts))
         else:
@@ -932,10 +962,12 @@ class Inference:
             if _kw(call, "keepdim") is not None:
                 rank = first.rank if isinstance(first, Tensor) else ANY_RANK
             return Tuple_((Tensor(rank, grad, legacy, first.dtype if isinstance(first, Tensor) else DType.UNKNOWN), Tensor(rank, Grad.NO, legacy, DType.INT)))
-        if fn in api.REDUCTIONS and len(pos) == 1 and not dims and not any(isinstance(a, ast.Starred) for a in call.args):
-            if isinstance(first, Tensor) or fn in ("sum", "mean"):
-                dtype = first.dtype if isinstance(first, Tensor) and fn not in ("mean", "norm", "std", "var") else DType.FLOAT if fn in ("mean", "norm", "std", "var") else DType.UNKNOWN
-                return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
+        if (
+            fn in api.REDUCTIONS and len(pos) == 1 and not dims and not any(isinstance(a, ast.Starred) for a in call.args)
+            and (isinstance(first, Tensor) or fn in ("sum", "mean"))
+        ):
+            dtype = first.dtype if isinstance(first, Tensor) and fn not in ("mean", "norm", "std", "var") else DType.FLOAT if fn in ("mean", "norm", "std", "var") else DType.UNKNOWN
+            return Tensor(SCALAR_RANK, grad, _reduced(legacy), dtype)
         if fn in ("eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf"):
             return Tensor(first.rank if isinstance(first, Tensor) else ANY_RANK, Grad.NO, legacy, DType.BOOL)
         if fn in ("argmax", "argmin", "nonzero"):

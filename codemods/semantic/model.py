@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import libcst as cst
 
@@ -20,6 +20,7 @@ from .kinds import UNKNOWN, Kind, Tensor
 from .scopes import ModuleScopes, Scope, collect, dotted
 
 _BUILTINS = set(dir(builtins))
+Block = Union[cst.IndentedBlock, cst.Module]  # a block of statements
 
 
 class ProjectResolver(Resolver):
@@ -76,7 +77,8 @@ class FileAnalysis:
         forwarded parameter and its positional index, False); always-volatile helpers: (None, True)."""
         if scope.kind != "function" or not scope.returns:
             return None
-        found = None
+        found: Optional[Tuple[Optional[Tuple[str, int]], bool]] = None
+        this: Tuple[Optional[Tuple[str, int]], bool]
         for r in scope.returns:
             if not isinstance(r, ast.Call) or self.qualified(r.func) != api.VARIABLE:
                 return None
@@ -151,9 +153,7 @@ class SemanticModel:
             self.broken = True
             return
         scope = ordered[index]
-        if scope.kind != _SCOPE_KINDS.get(type(node)):
-            self.broken = True
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and scope.name != node.name.value:
+        if scope.kind != _SCOPE_KINDS.get(type(node)) or (isinstance(node, (cst.FunctionDef, cst.ClassDef)) and scope.name != node.name.value):
             self.broken = True
 
     def scope_of(self, node: cst.CSTNode) -> Optional[Scope]:
@@ -213,7 +213,7 @@ class SemanticModel:
         on the way, is left out: its value there is not certain). Prefixes are computed once per
         block position, so a file costs linear time."""
         parents = self.ctx.parents
-        path = []  # (block, index of the statement on the path), outermost first
+        path: List[Tuple[Block, int]] = []  # (block, index of the statement on the path), outermost first
         for i, node in enumerate(parents):
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 path = []
@@ -240,13 +240,13 @@ class SemanticModel:
                     env = {**env, name: known if isinstance(known, Tensor) else Tensor()}
         return env
 
-    def _index_in(self, block: cst.CSTNode, child: cst.CSTNode) -> Optional[int]:
+    def _index_in(self, block: Block, child: cst.CSTNode) -> Optional[int]:
         table = self._positions.get(id(block))
         if table is None:
             table = self._positions[id(block)] = (block, {id(c): i for i, c in enumerate(block.body)})
         return table[1].get(id(child))
 
-    def _prefix_env(self, block: cst.CSTNode, index: int, entry: dict, scope: Scope) -> dict:
+    def _prefix_env(self, block: Block, index: int, entry: dict, scope: Scope) -> dict:
         """The environment before statement ``index`` of ``block`` (entered with ``entry``)."""
         memo = self._prefix.setdefault(id(block), (block, [entry]))[1]
         if index < len(memo):

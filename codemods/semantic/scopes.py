@@ -27,7 +27,7 @@ class Binding:
     def | class | with | except. ``node``: the expression (or statement) it comes from."""
 
     how: str
-    node: Optional[ast.AST] = None
+    node: ast.AST
     index: int = 0  # for "item": the position in the unpacked tuple
     count: int = 0  # for "item": how many targets
     inner: Optional["Binding"] = None  # for "item": the binding being unpacked
@@ -131,6 +131,7 @@ _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 def source_position(node: ast.AST) -> Tuple[int, int]:
     """Where a scope node starts in the source (a decorated def starts at its first decorator)."""
+    assert isinstance(node, (ast.stmt, ast.expr)), "the module scope is not ordered"
     decorators = getattr(node, "decorator_list", None)
     if decorators:
         first = decorators[0]
@@ -348,9 +349,7 @@ class _Collector(ast.NodeVisitor):
     # -- evidence and in-place writes --------------------------------------------------------------
     def _note_write(self, target: ast.AST, aug: bool = False) -> None:
         base = target
-        if isinstance(base, ast.Subscript):
-            base = base.value
-        elif isinstance(base, ast.Attribute) and base.attr == "data":
+        if isinstance(base, ast.Subscript) or (isinstance(base, ast.Attribute) and base.attr == "data"):
             base = base.value
         elif not (aug and isinstance(base, (ast.Name, ast.Attribute))):
             return
