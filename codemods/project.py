@@ -578,7 +578,8 @@ __all__ = ["ProjectIndex", "ModuleSummary", "FunctionSummary", "ClassSummary", "
 def files_to_index(files: Sequence[str]) -> List[str]:
     """The files a run should index so that each migrated file is understood with the modules it
     works with: the files themselves; for a file inside a package, every module of its top-level
-    package; for a script, the sibling modules it imports (``import utils`` next to it)."""
+    package; for a script, the sibling modules and packages it imports (``import utils`` next to
+    it) and the other scripts of its folder (which may call it)."""
     seen: Dict[str, None] = {}
     for f in files:
         seen[os.path.abspath(f)] = None
@@ -612,4 +613,16 @@ def files_to_index(files: Sequence[str]) -> List[str]:
                 elif os.path.isfile(os.path.join(package_dir, "__init__.py")):
                     for p in project_files([package_dir]):
                         seen.setdefault(os.path.abspath(p), None)
+        # the scripts beside it, which may import it and call its functions (their call sites
+        # tell what the parameters hold); a folder of very many files is left to an explicit run
+        try:
+            siblings = sorted(e.path for e in os.scandir(folder) if e.name.endswith(".py") and e.is_file(follow_symlinks=False))
+        except OSError:
+            siblings = []
+        if len(siblings) <= _MAX_SIBLINGS:
+            for p in siblings:
+                seen.setdefault(os.path.abspath(p), None)
     return list(seen)
+
+
+_MAX_SIBLINGS = 200

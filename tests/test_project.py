@@ -91,3 +91,19 @@ def test_a_file_that_does_not_parse_does_not_stop_the_index(tmp_path):
     assert b"broken.py:2" in r.stdout + r.stderr
     assert "return loss.item()" in (tmp_path / "main.py").read_text()
     assert (tmp_path / "pkg" / "broken.py").read_text() == "from torch.autograd import Variable\ndef f(:\n"
+
+
+def test_a_parameter_every_call_site_passes_a_number_to_is_a_size(tmp_path):
+    (tmp_path / "data.py").write_text(textwrap.dedent("""\
+        import torch
+
+        def make_labels(n):
+            return torch.LongTensor(n).random_(0, 3)
+        """))
+    (tmp_path / "train.py").write_text("from data import make_labels\ntrain, val = make_labels(512), make_labels(128)\n")
+    r = tu("diff", tmp_path / "data.py")
+    assert b"+    return torch.empty(n, dtype=torch.int64).random_(0, 3)" in r.stdout, r.stdout + r.stderr
+    # a call site the index sees passing something else: a size or data? left, with a note
+    (tmp_path / "eval.py").write_text("from data import make_labels\nx = make_labels([1, 2])\n")
+    r = tu("diff", tmp_path / "data.py")
+    assert b"+++" not in r.stdout and b"TU040" in r.stderr

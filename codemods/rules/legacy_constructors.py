@@ -7,6 +7,7 @@ import libcst as cst
 
 from ..model import Example, FixClass
 from ..rule import TreeRule
+from ..semantic.kinds import PYNUM
 from ..torchapi import DEFAULT_DEVICE_SETTERS, DEFAULT_TENSOR_TYPE, FLOAT_DTYPES, FUSED_FILLS, LEGACY_TYPES
 from ._legacy_util import kwarg, module_ref
 from ._static import append_args, float_leaves_only, is_data_display, is_known_int, is_known_size, literal_number
@@ -33,6 +34,7 @@ class LegacyConstructors(TreeRule):
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     summary = "`torch.FloatTensor(2, 3)`, `torch.cuda.LongTensor(n)`, `torch.Tensor(*sizes)` -> `torch.empty(..., dtype=, device=)`; list data -> `torch.tensor(data, dtype=)`; `.zero_()`/`.fill_(v)`/`.normal_()`/`.uniform_()` fused into `zeros`/`full`/`randn`/`rand`"
     needles = ("Tensor(",)
+    uses_analysis = True  # a one-argument call is a size when the model knows a Python number
     description = """
 The typed constructors of PyTorch 0.1-0.3 (`torch.FloatTensor(...)`, `torch.cuda.LongTensor(...)`,
 `torch.Tensor(...)`) still work in torch 2.13, silently, but they are the legacy spelling: they
@@ -82,6 +84,21 @@ rewrite is unproven (`--unsafe`; a note otherwise).
         "no-torch": "{name}(...): no usable name for torch in this file",
     }
     examples = (
+        Example(
+            title="a name the semantic model knows holds a number is a size (here a parameter with a number as its default; with a project index, also one that every call site passes a number to)",
+            before="""
+            import torch
+
+            def make_labels(n=512):
+                return torch.LongTensor(n).random_(0, 3)
+            """,
+            after="""
+            import torch
+
+            def make_labels(n=512):
+                return torch.empty(n, dtype=torch.int64).random_(0, 3)
+            """,
+        ),
         Example(
             title="sizes, CUDA types, torch.Tensor and no arguments",
             before="""
@@ -250,6 +267,10 @@ rewrite is unproven (`--unsafe`; a note otherwise).
             return "sizes", FixClass.EXACT
         if is_data_display(v, self.imports):
             return "data", FixClass.EXACT
+        if self.ctx.analysis.kind_here(v) is PYNUM:
+            # a Python number (a parameter every call site in the project passes a number to,
+            # say): a size; a float raises TypeError in both spellings
+            return "sizes", FixClass.EXACT
         return "ambiguous", FixClass.EXACT
 
     # -- the rewrite ----------------------------------------------------------------------------
