@@ -131,3 +131,63 @@ def test_functions_and_modules_referenced_exist():
         assert exists(q), q
     for fn in api.TORCH_TENSOR_FUNCTIONS | api.TUPLE_FUNCTIONS:
         assert hasattr(torch, fn.rstrip("_")) or hasattr(torch, fn), fn
+
+
+# -- the 0.3 side, against ../shared/spec/legacy-idioms.md (the verified semantics) ----------------
+SPEC = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "spec" / "legacy-idioms.md"
+
+
+@pytest.fixture(scope="module")
+def spec():
+    if not SPEC.exists():
+        pytest.skip(f"no spec at {SPEC}")
+    return SPEC.read_text()
+
+
+def _row(spec, start):
+    line = next((line for line in spec.splitlines() if line.startswith("| " + start)), None)
+    assert line is not None, f"no spec row starting with {start!r}"
+    return line
+
+
+def test_renamed_init_functions_are_the_specs(spec):
+    row = _row(spec, "`nn.init.xavier_uniform")
+    listed = row.split("|")[1].strip().strip("`").replace("nn.init.", "").split("/")
+    assert sorted(api._INIT_RENAMED) == sorted(listed)
+    assert "append `_`" in row
+
+
+def test_removed_linear_algebra_is_the_specs(spec):
+    section = spec[spec.index("## 5."):spec.index("## 6.")]
+    for qualified in api.REMOVED_LINALG:
+        assert f"`{qualified[len('torch.'):]}" in section or qualified in section, qualified
+
+
+def test_legacy_constructor_dtypes_follow_the_spec(spec):
+    # the spec's examples: LongTensor([1.7, -1.7]) -> int64 [1, -1], ByteTensor([-1]) -> [255]
+    assert "`LongTensor([1.7,-1.7])` → `[1,-1]`" in spec and "`ByteTensor([-1])` → `[255]`" in spec
+    assert api.LEGACY_TYPES["torch.LongTensor"] == ("int64", None)
+    assert api.LEGACY_TYPES["torch.ByteTensor"] == ("uint8", None)
+    assert api.LEGACY_TYPES["torch.cuda.FloatTensor"] == ("float32", "cuda")
+    assert api.CONSTRUCTOR_DTYPES["torch.ByteTensor"] == "byte" and api.CONSTRUCTOR_DTYPES["torch.LongTensor"] == "int"
+
+
+def test_implicit_softmax_dim_is_the_specs(spec):
+    row = _row(spec, "`F.softmax(x)`")
+    assert "**0 if `x.dim()` is 0, 1 or 3, else 1**" in row
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the implicit-dim warning is the point
+        for ndim, dim in ((0, 0), (1, 0), (2, 1), (3, 0), (4, 1)):
+            assert F._get_softmax_dim("softmax", ndim, 3) == dim  # today's torch agrees with the spec
+
+
+def test_loss_reduction_mapping_is_the_specs(spec):
+    row = _row(spec, "`size_average=` / `reduce=`")
+    assert "`reduce=False` → `reduction='none'`" in row and "`size_average=False` → `'sum'`" in row
+    from torch.nn import _reduction
+
+    assert _reduction.legacy_get_string(True, False, emit_warning=False) == "none"
+    assert _reduction.legacy_get_string(False, True, emit_warning=False) == "sum"
+    assert _reduction.legacy_get_string(None, None, emit_warning=False) == "mean"
