@@ -38,6 +38,7 @@ from .upsample import UpsampleInterpolate
 from .variable import VariableWrapper
 from .variable_typecheck import VariableTypeCheck
 from .volatile import VolatileNoGrad, VolatileRead
+from .byte_masks import ByteMasks
 
 RULES: List[Type[Rule]] = [
     VolatileNoGrad,
@@ -65,6 +66,7 @@ RULES: List[Type[Rule]] = [
     RemovedInternals,
     TorchLoadWeightsOnly,
     OldStyleFunction,
+    ByteMasks,
     # advisories (notes only): TU050-TU054
     EvalWithoutNoGrad,
     FrozenParamsInOptimizer,

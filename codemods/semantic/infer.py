@@ -561,6 +561,8 @@ class Inference:
             dtype = DType.UNKNOWN
         if isinstance(op, ast.Div) and dtype is not DType.FLOAT:
             dtype = DType.UNKNOWN  # true division today
+        if dtype is DType.BOOL and (ka is None or kb is None or not isinstance(op, (ast.BitAnd, ast.BitOr, ast.BitXor, ast.Mult, ast.Add))):
+            dtype = DType.UNKNOWN  # a mask with a number (`m * 2` is int64, `1 - m` raises), or `m - m` (raises)
         return Tensor(rank, grad, legacy, dtype)
 
     def _attribute(self, expr: ast.Attribute, scope: Scope) -> Kind:
