@@ -39,6 +39,7 @@ from .variable import VariableWrapper
 from .variable_typecheck import VariableTypeCheck
 from .volatile import VolatileNoGrad, VolatileRead
 from .byte_masks import ByteMasks
+from .integer_division import IntegerDivision
 
 RULES: List[Type[Rule]] = [
     VolatileNoGrad,
@@ -67,6 +68,7 @@ RULES: List[Type[Rule]] = [
     TorchLoadWeightsOnly,
     OldStyleFunction,
     ByteMasks,
+    IntegerDivision,
     # advisories (notes only): TU050-TU054
     EvalWithoutNoGrad,
     FrozenParamsInOptimizer,
