@@ -206,6 +206,10 @@ RANK_KEEPING_METHODS = frozenset(
         "sign reciprocal fmod remainder pin_memory requires_grad_ detach_ masked_fill lerp addcmul addcdiv"
     ).split()
 )
+# rank-keeping methods whose result has the receiver's dtype (copies, moves, fills)
+DTYPE_KEEPING_METHODS = frozenset("detach clone cpu cuda contiguous pin_memory requires_grad_ detach_ masked_fill".split())
+# rank-keeping methods that keep an integer tensor integer when their arguments are integers
+INTEGER_ARITHMETIC_METHODS = frozenset("mul add sub fmod remainder abs neg sign clamp".split())
 TENSOR_ATTRS = frozenset({"data", "grad", "T", "mT", "H", "real", "imag"})
 # Python values read off a tensor (no tensor, no graph).
 VALUE_ATTRS = frozenset("shape dtype device is_cuda requires_grad is_leaf ndim layout is_sparse volatile grad_fn".split())

@@ -52,8 +52,9 @@ a Python number in 0.3 (`correct = pred.eq(y).sum()`), and `correct / total` on 
 true division then as it is now: such divisions are left alone. A 0-dim integer Variable
 divided (`(pred == y).sum() / n` on Variables: 0.3 summed in uint8 and truncated, usually to
 0) is left with a note rather than restored. An integer tensor divided by an operand of
-unknown type (an int or a float?) is left with a note; everything else of unknown type is
-left silently.
+unknown type (an int or a float?) is left with a note, and so is one divided by a float
+literal (0.3 converted the literal to the tensor's integer type: `t / 2.5` was `t / 2`,
+truncated); everything else of unknown type is left silently.
 
 Fix safety: restoring for `/`, `.div(...)` and `torch.div(...)`: the result equals what 0.3
 computed (truncated integer division, an integer tensor) and differs from what the unmigrated
