@@ -215,16 +215,16 @@ in `m1` (0.3 gave 255 where only `m2` was set).
     # -- rewrites ----------------------------------------------------------------------------------------
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         value = original_node.value
-        if id(value) in self._mask_positions and self._is_byte(value):
-            if self.fix(value, "uint8 mask -> .bool() (masked operations take bool masks)"):
-                return updated_node.with_changes(value=self._bool(updated_node.value))
+        if id(value) in self._mask_positions and self._is_byte(value) and self.fix(value, "uint8 mask -> .bool() (masked operations take bool masks)"):
+            return updated_node.with_changes(value=self._bool(updated_node.value))
         return updated_node
 
     def leave_Index(self, original_node: cst.Index, updated_node: cst.Index) -> cst.Index:
         value = original_node.value
-        if id(value) in self._mask_positions and self._is_byte(value):
-            if self.fix(value, "uint8 mask index -> .bool() (indexing with uint8 is deprecated; assigning through it raises)"):
-                return updated_node.with_changes(value=self._bool(updated_node.value))
+        if id(value) in self._mask_positions and self._is_byte(value) and self.fix(
+            value, "uint8 mask index -> .bool() (indexing with uint8 is deprecated; assigning through it raises)"
+        ):
+            return updated_node.with_changes(value=self._bool(updated_node.value))
         return updated_node
 
     @staticmethod
@@ -258,11 +258,13 @@ in `m1` (0.3 gave 255 where only `m2` was set).
                         )
                     )
             return updated_node
-        if isinstance(op, cst.Add) and not self._in_mask_position(original_node):
-            if self._is_comparison(original_node.left) and self._is_comparison(original_node.right):
-                m = self.ctx.module
-                self.note(
-                    original_node, "add", code=m.code_for_node(_bare(original_node)),
-                    left=m.code_for_node(_parens(original_node.left)), right=m.code_for_node(original_node.right),
-                )
+        if (
+            isinstance(op, cst.Add) and not self._in_mask_position(original_node)
+            and self._is_comparison(original_node.left) and self._is_comparison(original_node.right)
+        ):
+            m = self.ctx.module
+            self.note(
+                original_node, "add", code=m.code_for_node(_bare(original_node)),
+                left=m.code_for_node(_parens(original_node.left)), right=m.code_for_node(original_node.right),
+            )
         return updated_node
