@@ -33,7 +33,8 @@ class ByteMasks(TreeRule):
     fix_classes = (FixClass.EXACT, FixClass.UNPROVEN)
     uses_analysis = True
     summary = "uint8 masks (`torch.ByteTensor`, `.byte()`) given to `masked_fill`/`masked_select`/indexing -> `.bool()`; `1 - x.eq(0)` on comparison results -> `~x.eq(0)`"
-    needles = ("torch",)
+    # masked_* calls and torch.where, uint8 sources (ByteTensor, .byte(), uint8), indexing, mask arithmetic
+    needles = ("masked_", "where", "yte", "uint8", "[", "-", "+")
     description = """
 PyTorch 0.3 had no bool dtype: comparisons (`x.eq(0)`, `a > b`) returned uint8 tensors, and
 masks were uint8 tensors (`torch.ByteTensor`, `.byte()`). Today comparisons return bool
@@ -238,7 +239,8 @@ in `m1` (0.3 gave 255 where only `m2` was set).
         if isinstance(op, cst.Subtract):
             if literal_number(original_node.left) == 1 and self._is_comparison(original_node.right):
                 code = self.ctx.module.code_for_node(_bare(original_node))
-                if self.fix(original_node, f"{code} -> ~mask (bool masks are inverted with ~)"):
+                inverted = self.ctx.module.code_for_node(_parens(_bare(original_node.right)))
+                if self.fix(original_node, f"{code} -> ~{inverted} (a comparison result is a bool mask today: inverted with ~)"):
                     return cst.UnaryOperation(
                         operator=cst.BitInvert(), expression=_parens(updated_node.right),
                         lpar=updated_node.lpar, rpar=updated_node.rpar,
