@@ -227,6 +227,10 @@ RANK_KEEPING_METHODS = frozenset(
         "addcmul", "addcdiv",
     ]
 )
+# rank-keeping methods whose result has the receiver's dtype (copies, moves, fills)
+DTYPE_KEEPING_METHODS = frozenset("detach clone cpu cuda contiguous pin_memory requires_grad_ detach_ masked_fill".split())
+# rank-keeping methods that keep an integer tensor integer when their arguments are integers
+INTEGER_ARITHMETIC_METHODS = frozenset("mul add sub fmod remainder abs neg sign clamp".split())
 TENSOR_ATTRS = frozenset({"data", "grad", "T", "mT", "H", "real", "imag"})
 # Python values read off a tensor (no tensor, no graph).
 VALUE_ATTRS = frozenset([
@@ -426,3 +430,15 @@ GRAD_WRAPPERS = frozenset(("torch.nn.Parameter", "torch.nn.parameter.Parameter")
 VARIABLE_CLASSES = frozenset(("torch.autograd.Variable",))
 
 
+
+# -- uint8 masks and integer division (TU047, TU048) -----------------------------------------------
+# where the mask (condition) is among the positional arguments: functions by qualified name,
+# tensor methods as ``Tensor.<name>`` (the position after the receiver)
+MASK_ARGUMENTS = {
+    "torch.masked_select": 1, "torch.masked_fill": 1, "torch.masked_scatter": 1, "torch.where": 0,
+    **{f"Tensor.{m}": 0 for m in ("masked_fill", "masked_fill_", "masked_select", "masked_scatter", "masked_scatter_")},
+}
+# 0.3 float results of these factories, whatever their arguments (integer dtype inference for
+# ``arange`` came later)
+FLOAT_IN_03_FACTORIES = frozenset(("torch.arange", "torch.range", "torch.linspace", "torch.logspace"))
+DIV_FUNCTIONS = frozenset(("torch.div", "torch.true_divide"))

@@ -110,6 +110,17 @@ def test_0_3_numbers(k):
     assert k("pred").dtype is DType.INT and k("hits").dtype is DType.BOOL and k("hits").grad is Grad.NO
 
 
+def test_dtypes_of_masks_and_integer_arithmetic(k):
+    """Today's dtype: a mask stays a mask only under mask operations; conversions to another
+    tensor's type are unknown; integer arithmetic with integers stays integer."""
+    assert k("~hits").dtype is DType.BOOL and k("hits & hits").dtype is DType.BOOL and k("hits * hits").dtype is DType.BOOL
+    assert k("hits.cuda()").dtype is DType.BOOL and k("hits.view(-1)").dtype is DType.BOOL
+    assert k("hits * 2").dtype is DType.UNKNOWN and k("1 - hits").dtype is DType.UNKNOWN and k("hits - hits").dtype is DType.UNKNOWN
+    assert k("hits.type_as(out)").dtype is DType.UNKNOWN and k("pred.to(out)").dtype is DType.UNKNOWN
+    assert k("pred.add(1)").dtype is DType.INT and k("pred.mul(0.5)").dtype is DType.UNKNOWN
+    assert k("out.data.mul(2)").dtype is DType.FLOAT and k("pred / 2").dtype is DType.UNKNOWN
+
+
 def test_not_tensors(k):
     assert k("arr") is NOTTENSOR
     assert not isinstance(k("net.data"), Tensor) and not isinstance(k("Table(1).data"), Tensor)

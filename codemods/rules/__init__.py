@@ -38,6 +38,8 @@ from .upsample import UpsampleInterpolate
 from .variable import VariableWrapper
 from .variable_typecheck import VariableTypeCheck
 from .volatile import VolatileNoGrad, VolatileRead
+from .byte_masks import ByteMasks
+from .integer_division import IntegerDivision
 
 RULES: List[Type[Rule]] = [
     VolatileNoGrad,
@@ -65,6 +67,8 @@ RULES: List[Type[Rule]] = [
     RemovedInternals,
     TorchLoadWeightsOnly,
     OldStyleFunction,
+    ByteMasks,
+    IntegerDivision,
     # advisories (notes only): TU050-TU054
     EvalWithoutNoGrad,
     FrozenParamsInOptimizer,

@@ -595,6 +595,8 @@ class Inference:
             dtype = DType.UNKNOWN
         if isinstance(op, ast.Div) and dtype is not DType.FLOAT:
             dtype = DType.UNKNOWN  # true division today
+        if dtype is DType.BOOL and (ka is None or kb is None or not isinstance(op, (ast.BitAnd, ast.BitOr, ast.BitXor, ast.Mult, ast.Add))):
+            dtype = DType.UNKNOWN  # a mask with a number (`m * 2` is int64, `1 - m` raises), or `m - m` (raises)
         return Tensor(rank, grad, legacy, dtype)
 
     def _attribute(self, expr: ast.Attribute, scope: Scope) -> Kind:
@@ -993,6 +995,25 @@ class Inference:
             return Tensor(rank, grad, legacy, first.dtype if isinstance(first, Tensor) and fn in api.RANK_KEEPING_FUNCTIONAL else DType.UNKNOWN)
         return UNKNOWN
 
+    def _method_dtype(self, recv: Tensor, method: str, call: ast.Call, scope: Scope) -> DType:
+        """Today's dtype of a rank-keeping method's result: the receiver's for copies and moves,
+        an integer tensor's for integer arithmetic with integers, a float's for any arithmetic on
+        floats; unknown for conversions to another tensor's type (``type_as``, ``to``) and for
+        masks combined with numbers."""
+        if method in api.DTYPE_KEEPING_METHODS:
+            return recv.dtype
+        if method in ("type_as", "to"):
+            return DType.UNKNOWN
+        if recv.dtype is DType.FLOAT:
+            return DType.FLOAT
+        if recv.dtype is DType.INT and method in api.INTEGER_ARITHMETIC_METHODS:
+            for a in call.args:
+                k = self._kind(a, scope)
+                if not (_int_const(a) is not None or isinstance(k, Tensor) and k.dtype is DType.INT):
+                    return DType.UNKNOWN
+            return DType.INT
+        return DType.UNKNOWN
+
     def _tensor_method(self, recv: Tensor, method: str, call: ast.Call, scope: Scope) -> Kind:
         pos = _pos(call)
         if method in api.NONTENSOR_METHODS:
@@ -1074,16 +1095,17 @@ class Inference:
         if method.endswith("_") and not method.endswith("__"):
             return recv if method != "requires_grad_" else recv.with_(grad=Grad.PARAM)
         if method in api.RANK_KEEPING_METHODS:
+            dtype = self._method_dtype(recv, method, call, scope)
             if all(_is_number(a) or (isinstance(a, ast.Constant) and isinstance(a.value, str)) or self._kind(a, scope) in (PYNUM, PYVAL)
                    or (isinstance(self._kind(a, scope), Tensor) and self._kind(a, scope).is_scalar)  # type: ignore[union-attr]
                    for a in call.args):
-                return recv.with_(grad=grad)
+                return recv.with_(grad=grad, dtype=dtype)
             # a tensor argument may broadcast the result to a higher rank (and carry grad)
             rank = recv.rank
             for a in call.args:
                 k = self._kind(a, scope)
                 rank = broadcast_rank(rank, k.rank) if isinstance(k, Tensor) else rank
-            return recv.with_(grad=Grad.MAY, rank=rank)
+            return recv.with_(grad=Grad.MAY, rank=rank, dtype=dtype)
         if method in ("mm", "bmm", "mv"):
             return Tensor({"mm": exact_rank(2), "bmm": exact_rank(3), "mv": VECTOR_RANK}[method], Grad.MAY, legacy, recv.dtype)
         if method == "matmul":
