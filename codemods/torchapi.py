@@ -228,9 +228,9 @@ RANK_KEEPING_METHODS = frozenset(
     ]
 )
 # rank-keeping methods whose result has the receiver's dtype (copies, moves, fills)
-DTYPE_KEEPING_METHODS = frozenset("detach clone cpu cuda contiguous pin_memory requires_grad_ detach_ masked_fill".split())
+DTYPE_KEEPING_METHODS = frozenset(["detach", "clone", "cpu", "cuda", "contiguous", "pin_memory", "requires_grad_", "detach_", "masked_fill"])
 # rank-keeping methods that keep an integer tensor integer when their arguments are integers
-INTEGER_ARITHMETIC_METHODS = frozenset("mul add sub fmod remainder abs neg sign clamp".split())
+INTEGER_ARITHMETIC_METHODS = frozenset(["mul", "add", "sub", "fmod", "remainder", "abs", "neg", "sign", "clamp"])
 TENSOR_ATTRS = frozenset({"data", "grad", "T", "mT", "H", "real", "imag"})
 # Python values read off a tensor (no tensor, no graph).
 VALUE_ATTRS = frozenset([

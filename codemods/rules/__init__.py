@@ -18,11 +18,13 @@ from .advisory_stale_grad import StaleGrad
 from .async_kwarg import AsyncNonBlocking
 from .autograd_attributes import AutogradAttributes
 from .autograd_function import OldStyleFunction
+from .byte_masks import ByteMasks
 from .data_grad import GradData
 from .data_index import DataIndexItem
 from .data_inplace import DataInplace
 from .data_read import DataRead
 from .grid_sample import GridSampleAlignCorners
+from .integer_division import IntegerDivision
 from .legacy_constructors import LegacyConstructors
 from .loss_reduction import LossReduction
 from .removed_internals import RemovedInternals
@@ -38,8 +40,6 @@ from .upsample import UpsampleInterpolate
 from .variable import VariableWrapper
 from .variable_typecheck import VariableTypeCheck
 from .volatile import VolatileNoGrad, VolatileRead
-from .byte_masks import ByteMasks
-from .integer_division import IntegerDivision
 
 RULES: List[Type[Rule]] = [
     VolatileNoGrad,

@@ -1,10 +1,11 @@
 """TU047 byte-masks: uint8 masks -> ``.bool()``; mask arithmetic on comparison results -> ``~``/``^``."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional, Union, cast
 
 import libcst as cst
 
+from ..cstutil import code_of
 from ..model import Example, FixClass
 from ..rule import TreeRule
 from ..semantic.kinds import DType, Tensor
@@ -238,8 +239,8 @@ in `m1` (0.3 gave 255 where only `m2` was set).
         op = original_node.operator
         if isinstance(op, cst.Subtract):
             if literal_number(original_node.left) == 1 and self._is_comparison(original_node.right):
-                code = self.ctx.module.code_for_node(_bare(original_node))
-                inverted = self.ctx.module.code_for_node(_parens(_bare(original_node.right)))
+                code = code_of(_bare(original_node))
+                inverted = code_of(_parens(_bare(original_node.right)))
                 if self.fix(original_node, f"{code} -> ~{inverted} (a comparison result is a bool mask today: inverted with ~)"):
                     return cst.UnaryOperation(
                         operator=cst.BitInvert(), expression=_parens(updated_node.right),
@@ -247,16 +248,16 @@ in `m1` (0.3 gave 255 where only `m2` was set).
                     )
                 return updated_node
             if self._is_comparison(original_node.left) and self._is_comparison(original_node.right):
-                left = self.ctx.module.code_for_node(original_node.left)
-                right = self.ctx.module.code_for_node(original_node.right)
+                left = code_of(original_node.left)
+                right = code_of(original_node.right)
                 exact = self._in_mask_position(original_node)
                 fc = FixClass.EXACT if exact else FixClass.UNPROVEN
                 why = "used as a mask" if exact else "equal to 0.3's uint8 difference only if the second mask is contained in the first (0.3 gave 255 where only the second was set)"
                 if self.fix(original_node, f"{left} - {right} -> {left} ^ {right} ({why})", fc):
                     return updated_node.with_changes(
                         operator=cst.BitXor(
-                            whitespace_before=updated_node.operator.whitespace_before,
-                            whitespace_after=updated_node.operator.whitespace_after,
+                            whitespace_before=cast(cst.Subtract, updated_node.operator).whitespace_before,
+                            whitespace_after=cast(cst.Subtract, updated_node.operator).whitespace_after,
                         )
                     )
             return updated_node
@@ -264,9 +265,8 @@ in `m1` (0.3 gave 255 where only `m2` was set).
             isinstance(op, cst.Add) and not self._in_mask_position(original_node)
             and self._is_comparison(original_node.left) and self._is_comparison(original_node.right)
         ):
-            m = self.ctx.module
             self.note(
-                original_node, "add", code=m.code_for_node(_bare(original_node)),
-                left=m.code_for_node(_parens(original_node.left)), right=m.code_for_node(original_node.right),
+                original_node, "add", code=code_of(_bare(original_node)),
+                left=code_of(_parens(original_node.left)), right=code_of(original_node.right),
             )
         return updated_node

@@ -6,6 +6,7 @@ from typing import Optional, Union
 
 import libcst as cst
 
+from ..cstutil import code_of
 from ..model import Example, FixClass
 from ..rule import TreeRule
 from ..semantic.kinds import DType, Legacy, Tensor
@@ -251,19 +252,18 @@ today, and the fix computes what 0.3 computed.
         lk = self._int_tensor(left)
         if lk is None:
             return None
-        m = self.ctx.module
         if lk == "count":
             self.note(where, "count", code=code)
             return None
         if self._int_tensor(right) == "int" or self._python_int(right):
             return "fix"
         if isinstance(literal_number(right), float):
-            self.note(where, "float", code=code, left=m.code_for_node(left), right=m.code_for_node(right))
+            self.note(where, "float", code=code, left=code_of(left), right=code_of(right))
             return None
         k = self.ctx.analysis.tensor_here(right)
         if isinstance(k, Tensor) and k.dtype is DType.FLOAT:
             return None  # a float divisor: 0.3 refused to mix the types; today's result is float
-        self.note(where, "operand", code=code, left=m.code_for_node(left), right=m.code_for_node(right))
+        self.note(where, "operand", code=code, left=code_of(left), right=code_of(right))
         return None
 
     # -- rewrites ----------------------------------------------------------------------------------------
@@ -272,7 +272,7 @@ today, and the fix computes what 0.3 computed.
     ) -> Union[cst.BinaryOperation, cst.Call]:
         if not isinstance(original_node.operator, cst.Divide):
             return updated_node
-        code = self.ctx.module.code_for_node(original_node.with_changes(lpar=[], rpar=[]))
+        code = code_of(original_node.with_changes(lpar=[], rpar=[]))
         if self._judge(original_node, original_node.left, original_node.right, code) is None:
             return updated_node
         torch = module_ref(self, "torch")
@@ -288,13 +288,12 @@ today, and the fix computes what 0.3 computed.
     def leave_AugAssign(self, original_node: cst.AugAssign, updated_node: cst.AugAssign) -> Union[cst.AugAssign, cst.Expr]:
         if not isinstance(original_node.operator, cst.DivideAssign):
             return updated_node
-        m = self.ctx.module
-        code = m.code_for_node(original_node)
+        code = code_of(original_node)
         target = original_node.target
         if self._judge(original_node, target, original_node.value, code) is None:
             return updated_node
         if not isinstance(target, (cst.Name, cst.Attribute)):
-            self.note(original_node, "target", code=code, target=m.code_for_node(target), right=m.code_for_node(original_node.value))
+            self.note(original_node, "target", code=code, target=code_of(target), right=code_of(original_node.value))
             return updated_node
         self.edit(original_node, f"{code} -> .div_(..., rounding_mode='trunc') (integer tensors: 0.3 truncated; raises today)", FixClass.EXACT)
         call = cst.Call(
@@ -316,7 +315,7 @@ today, and the fix computes what 0.3 computed.
             left, right, in_place = func.value, pos[0].value, func.attr.value == "div_"
         else:
             return updated_node
-        code = self.ctx.module.code_for_node(original_node)
+        code = code_of(original_node)
         if self._judge(original_node, left, right, code) is None:
             return updated_node
         if in_place:
