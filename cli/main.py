@@ -68,6 +68,11 @@ def format_option(f):
                         help="full (diffs/lines, default), json, github (workflow annotations), sarif (2.1.0) or concise.")(f)
 
 
+def cache_option(f):
+    return click.option("--no-cache", is_flag=True,
+                        help="Do not read or write the result cache ($TORCHUPGRADE_CACHE_DIR, else $XDG_CACHE_HOME/torchupgrade or ~/.cache/torchupgrade).")(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_HELP)
 @click.version_option(package_name="torchupgrade")
 @click.option("--no-color", is_flag=True, help="Plain output even on a terminal (for every command).")
@@ -155,7 +160,7 @@ def _report_format(report: str, report_format: Optional[str]) -> str:
 
 
 def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_color, quiet, force=False, output_format=None,
-         report=None, report_format=None, config_file=None, strict_suppressions=False, out_dir=None) -> int:
+         report=None, report_format=None, config_file=None, strict_suppressions=False, out_dir=None, no_cache=False) -> int:
     settings = Run(command, ctx, paths, select, ignore, unsafe, jobs, exclude, config_file, strict_suppressions)
     fmt = output_format or (settings.config.output_format if command in ("diff", "check") else None) or "full"
     options = settings.options
@@ -187,7 +192,7 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
     need_diagnostics = fmt != "full" or bool(report)  # (they cost a diff per changed file)
     all_diags: list = []
     failures: list = []
-    results = run(files, options, settings.jobs, settings.options_for)
+    results = run(files, options, settings.jobs, settings.options_for, cache_dir=None if no_cache else _cache_dir())
     try:
         if show_progress:
             bar = progress.Progress(reporter.progress_console_for_bar(), len(files))  # type: ignore[assignment]
@@ -291,6 +296,12 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
     return 0
 
 
+def _cache_dir() -> Optional[Path]:
+    from .cache import default_dir
+
+    return default_dir()
+
+
 def _written(collector: Collector) -> list:
     return [f.path for f in collector.files if f.status == CHANGED]
 
@@ -357,6 +368,7 @@ def _run_stdin(command: str, options: Options, reporter: Reporter, fmt: str = "f
 
 @cli.command(epilog=EXIT_HELP)
 @common_options
+@cache_option
 @format_option
 def diff(ctx, **kw):
     """Show the migration as a unified diff; write nothing.
@@ -370,6 +382,7 @@ def diff(ctx, **kw):
 
 @cli.command(epilog=EXIT_HELP)
 @common_options
+@cache_option
 @click.option("--force", is_flag=True, help="Also rewrite read-only files (keeping their mode).")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Write a migrated copy of the input tree to DIR (other files copied as they are); the input is not changed.")
@@ -380,6 +393,7 @@ def apply(ctx, **kw):
 
 @cli.command(epilog=EXIT_HELP)
 @common_options
+@cache_option
 @format_option
 @click.option("--strict-suppressions", is_flag=True, help="Also fail on suppression comments that suppress nothing.")
 def check(ctx, **kw):

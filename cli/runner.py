@@ -106,17 +106,71 @@ def run(
     jobs: int,
     options_for: Optional[Callable[[Path], Options]] = None,
     project: Optional[ProjectIndex] = None,
+    cache_dir: Optional[Path] = None,
 ) -> Iterator[Result]:
     """Yield one Result per path, in order. Uses ``jobs`` worker processes when it pays off.
 
     Workers ignore Ctrl-C and exit when this process dies; when the consumer stops early (an
     interrupt, an error), closing this generator kills them at once instead of waiting for the
     work already queued. ``options_for(path)``: the options of one file (per-file ignores);
-    ``project``: an index already built for these paths (else built here)."""
-    global _PROJECT
+    ``project``: an index already built for these paths (else built here); ``cache_dir``: the
+    result cache (``cache.py``; None: no cache)."""
     work = [(str(p), options_for(p) if options_for else options) for p in paths]
-    if project is None:
-        project = build_project(paths) if options.project and work else None
+    index_files: Optional[List[str]] = None
+    if project is None and options.project and work:
+        index_files = files_to_index([w[0] for w in work if not w[0].endswith(".ipynb")])
+    cache = None
+    if cache_dir is not None and work:
+        from .cache import digest_files, open_cache
+
+        if project is not None:
+            digest = "built:" + "".join(sorted(f"{m.path}:{m.sha1};" for m in project.modules.values()))
+        else:
+            digest = digest_files(index_files or [])
+        cache = open_cache(cache_dir, (digest,))
+    if cache is None:
+        if project is None and index_files is not None:
+            project = ProjectIndex.build(index_files)
+        yield from _run(work, jobs, project)
+        return
+    hits: dict = {}
+    for i, (path, opts) in enumerate(work):
+        data = _read_for_cache(path)
+        if data is not None:
+            found = cache.load(cache.key(path, data, opts), data)
+            if found is not None:
+                hits[i] = found
+    misses = [item for i, item in enumerate(work) if i not in hits]
+    if misses and project is None and index_files is not None:
+        project = ProjectIndex.build(index_files)
+    computed = _run(misses, jobs, project) if misses else iter(())
+    try:
+        for i, (path, opts) in enumerate(work):
+            if i in hits:
+                yield hits[i]
+                continue
+            result = next(computed)
+            if isinstance(result.source, bytes) and not (result.failure and result.failure.kind == "io"):
+                cache.store(cache.key(path, result.source, opts), result)
+            yield result
+    finally:
+        close = getattr(computed, "close", None)
+        if close is not None:
+            close()
+
+
+def _read_for_cache(path: str) -> Optional[bytes]:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _run(work: List[tuple], jobs: int, project: Optional[ProjectIndex]) -> Iterator[Result]:
+    global _PROJECT
     if jobs <= 1 or len(work) < 4:
         raise_recursion_limit()
         _PROJECT = project
