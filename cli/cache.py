@@ -5,7 +5,7 @@ since the last run is not migrated again.
   default ``~/.cache/torchupgrade``): outside the project, so that ``diff`` and ``check`` still
   write nothing into the tree they read (entries are keyed by absolute path, so one cache serves
   every project). ``--no-cache`` bypasses it (nothing is read or written).
-* Key of a file's entry: sha256 of the cache format, the tool (its version and the size and
+* Key of a file's entry: sha256 of the cache format, the tool (the size and
   mtime of every module of the package, so an edited rule invalidates everything), the file's
   options (rule selection, ``--unsafe``, per-file ignores, strict suppressions), its absolute
   path, its bytes, and the project-index digest of the run: a digest of the path and bytes of
@@ -45,18 +45,13 @@ _FINGERPRINT: Optional[str] = None
 
 
 def tool_fingerprint() -> str:
-    """The version and the (size, mtime) of every module of the installed package."""
+    """The (path, size, mtime) of every module of the package: an edit or reinstall of any of them
+    invalidates the cache (a version bump alone changes no result)."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
         import torchupgrade
 
         h = hashlib.sha256()
-        try:
-            from importlib.metadata import version
-
-            h.update(version("torchupgrade").encode())
-        except Exception:
-            pass
         import torchupgrade.cli as cli_pkg
         import torchupgrade.codemods as codemods_pkg
 

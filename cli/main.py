@@ -10,18 +10,59 @@ from typing import Optional, Tuple
 
 import click
 
-from torchupgrade.codemods import all_rules, get_rule, migrate, select_rules
-
 from . import outdir, progress
 from .config import ConfigError, discover_config
 from .discovery import discover, path_problem
 from .formats import FORMATS, concise_lines, diagnostics, failure_dict, github_lines, json_document, sarif_document
 from .hunks import label
 from .interrupts import critical, handle_signals, raise_recursion_limit
-from .render import Reporter, unified_diff, use_color
 from .report import CHANGED, FAILED, SKIPPED, UNCHANGED, WOULD_CHANGE, Collector
 from .runner import Options, default_jobs, run
 from .writer import ALREADY, WRITTEN, TempCleaner, write_file
+
+
+# the engine (libcst, the rules) and rich load on first use: `--version` and `--help` start fast
+def all_rules(*args, **kw):
+    from torchupgrade.codemods import all_rules
+
+    return all_rules(*args, **kw)
+
+
+def get_rule(*args, **kw):
+    from torchupgrade.codemods import get_rule
+
+    return get_rule(*args, **kw)
+
+
+def migrate(*args, **kw):
+    from torchupgrade.codemods import migrate
+
+    return migrate(*args, **kw)
+
+
+def select_rules(*args, **kw):
+    from torchupgrade.codemods import select_rules
+
+    return select_rules(*args, **kw)
+
+
+def Reporter(*args, **kw):  # the class of render.py
+    from .render import Reporter
+
+    return Reporter(*args, **kw)
+
+
+def unified_diff(*args, **kw):
+    from .render import unified_diff
+
+    return unified_diff(*args, **kw)
+
+
+def use_color(*args, **kw):
+    from .render import use_color
+
+    return use_color(*args, **kw)
+
 
 EXIT_HELP = """
 \b
@@ -104,6 +145,8 @@ class Run:
         self.select = _codes(select, "--select") or cfg.select or None
         self.ignore = _codes(ignore, "--ignore") or cfg.ignore or None
         for codes in [self.select, self.ignore, *cfg.per_file_ignores.values()]:
+            if not codes:
+                continue  # nothing to validate (and the rules need not be loaded)
             try:
                 select_rules(codes, None)
             except ValueError as exc:

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import os
 import stat
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence
 
 from torchupgrade.codemods import Failure, Result, Suppression
-from torchupgrade.codemods.project import ProjectIndex, files_to_index
 
 from .interrupts import raise_recursion_limit, worker_init
+
+if TYPE_CHECKING:  # the project index and the pool load when a run needs them (fast start)
+    from concurrent.futures import ProcessPoolExecutor
+
+    from torchupgrade.codemods.project import ProjectIndex
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ _PROJECT: Optional[ProjectIndex] = None
 def build_project(paths: Sequence[Path]) -> ProjectIndex:
     """The project index over the files of a run and the modules they work with (their package,
     or the sibling modules a script imports)."""
+    from torchupgrade.codemods.project import ProjectIndex, files_to_index
+
     return ProjectIndex.build(files_to_index([str(p) for p in paths if not str(p).endswith(".ipynb")]))
 
 
@@ -115,6 +120,8 @@ def run(
     work already queued. ``options_for(path)``: the options of one file (per-file ignores);
     ``project``: an index already built for these paths (else built here); ``cache_dir``: the
     result cache (``cache.py``; None: no cache)."""
+    from torchupgrade.codemods.project import ProjectIndex, files_to_index
+
     work = [(str(p), options_for(p) if options_for else options) for p in paths]
     index_files: Optional[List[str]] = None
     if project is None and options.project and work:
@@ -180,6 +187,8 @@ def _run(work: List[tuple], jobs: int, project: Optional[ProjectIndex]) -> Itera
         finally:
             _PROJECT = None
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     chunk = max(1, min(16, len(work) // (jobs * 4)))
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(), project))
     try:

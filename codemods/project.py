@@ -24,7 +24,6 @@ import stat
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
-from .imports import ImportTable, absolute_module, canonical
 from .semantic.kinds import (
     BOTTOM, UNKNOWN, ClassRef, FunctionRef, Instance, Kind, Module, Ref, Sequence_, Tensor, TorchRef, Tuple_, join,
 )
@@ -154,6 +153,8 @@ class ProjectIndex:
                     break
         if target is None:
             return qualified
+        from .imports import canonical
+
         return self.reexported(canonical(target + ("." + rest if rest else "")), depth + 1)
 
     def split(self, qualified: str) -> Optional[Tuple[ModuleSummary, str]]:
@@ -319,6 +320,8 @@ def _parse(text: str, path: str) -> ast.Module:
 
 # -- summarising one module ---------------------------------------------------------------------------
 def _summarise_imports(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+    from .imports import ImportTable
+
     table = ImportTable(tree, summary.name, index, summary.package)
     for local in table.module_level:
         targets = table.aliases.get(local, set())
@@ -393,6 +396,7 @@ def _globalise(kind: Kind, module: str) -> Kind:
 
 
 def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+    from .imports import ImportTable
     from .semantic.model import FileAnalysis
 
     analysis = FileAnalysis(tree, ImportTable(tree, summary.name, index, summary.package), index, summary.name)
@@ -558,6 +562,12 @@ def project_files(paths: Sequence[str]) -> List[str]:
 
 
 __all__ = ["ProjectIndex", "ModuleSummary", "FunctionSummary", "ClassSummary", "module_name_for", "project_files", "absolute_module", "TorchRef", "Tensor"]
+
+
+def absolute_module(*args, **kw):  # re-exported from imports.py, which (libcst) loads on first use
+    from .imports import absolute_module
+
+    return absolute_module(*args, **kw)
 
 
 def files_to_index(files: Sequence[str]) -> List[str]:
