@@ -289,13 +289,12 @@ class ProjectIndex:
             index.by_path[summary.path] = name
             parsed[name] = (tree, summary)
         t1 = time.perf_counter()
-        for name in sorted(parsed):
-            _summarise_imports(index, *parsed[name])
+        tables = {name: _summarise_imports(index, *parsed[name]) for name in sorted(parsed)}
         # parameters are not known from call sites while modules are summarised (their call
         # sites are recorded in the same pass): the results do not depend on the order
         index.recording = True
         for name in _import_order(index, parsed):
-            _summarise(index, *parsed[name])
+            _summarise(index, *parsed[name], tables.pop(name, None))
         index.recording = False
         index.stats = {"files": len(parsed), "parse_s": t1 - t0, "total_s": time.perf_counter() - t0}
         return index
@@ -319,7 +318,9 @@ def _parse(text: str, path: str) -> ast.Module:
 
 
 # -- summarising one module ---------------------------------------------------------------------------
-def _summarise_imports(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+def _summarise_imports(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary):
+    """The module's imports into its summary; returns its ImportTable (for ``_summarise``: the
+    table depends only on the tree, the name and that there is an index, not on its contents)."""
     from .imports import ImportTable
 
     table = ImportTable(tree, summary.name, index, summary.package)
@@ -336,6 +337,7 @@ def _summarise_imports(index: ProjectIndex, tree: ast.Module, summary: ModuleSum
                 summary.all_names = tuple(e.value for e in stmt.value.elts)  # type: ignore[misc]
     summary.defined -= set(summary.aliases)
     summary.imports_torch = any(t == "torch" or t.startswith("torch.") for ts in table.aliases.values() for t in ts)
+    return table
 
 
 def _module_level_bindings(stmt: ast.stmt) -> List[str]:
@@ -395,11 +397,13 @@ def _globalise(kind: Kind, module: str) -> Kind:
     return kind
 
 
-def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary, table=None) -> None:
     from .imports import ImportTable
     from .semantic.model import FileAnalysis
 
-    analysis = FileAnalysis(tree, ImportTable(tree, summary.name, index, summary.package), index, summary.name)
+    if table is None:
+        table = ImportTable(tree, summary.name, index, summary.package)
+    analysis = FileAnalysis(tree, table, index, summary.name)
     inf, scopes = analysis.inference, analysis.scopes
     root = scopes.root
     for name, bindings in root.bindings.items():
