@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterable, Optional, Tuple
@@ -69,11 +70,15 @@ def tool_fingerprint() -> str:
 
 
 def digest_files(paths: Iterable[str]) -> str:
-    """Digest of the paths and bytes of ``paths`` (unreadable ones count by name)."""
+    """Digest of the paths and bytes of ``paths`` (unreadable ones and those that are not regular
+    files, such as a FIFO named ``x.py``, which would block, count by name)."""
     h = hashlib.sha256()
     for p in sorted(paths):
         h.update(p.encode("utf-8", "surrogateescape") + b"\0")
         try:
+            if not stat.S_ISREG(os.stat(p).st_mode):
+                h.update(b"!")
+                continue
             with open(p, "rb") as fh:
                 h.update(hashlib.sha256(fh.read()).digest())
         except OSError:
