@@ -12,7 +12,7 @@ import os
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
-from torchupgrade.codemods import FixClass, Result, get_rule
+from torchupgrade.codemods import FixClass, Result
 
 from .hunks import Hunk, hunks_of, location
 
@@ -32,6 +32,8 @@ def version() -> str:
 
 def _rule_name(code: str) -> str:
     try:
+        from torchupgrade.codemods import get_rule
+
         return get_rule(code).name
     except KeyError:
         return ""

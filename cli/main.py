@@ -7,11 +7,9 @@ import sys
 import textwrap
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import click
-
-from torchupgrade.codemods import all_rules, get_rule, migrate, select_rules
 
 from . import outdir, progress
 from .config import ConfigError, discover_config
@@ -19,10 +17,56 @@ from .discovery import discover, path_problem
 from .formats import FORMATS, concise_lines, diagnostics, failure_dict, github_lines, json_document, sarif_document
 from .hunks import label
 from .interrupts import critical, handle_signals, raise_recursion_limit
-from .render import Reporter, unified_diff, use_color
 from .report import CHANGED, FAILED, SKIPPED, UNCHANGED, WOULD_CHANGE, Collector
 from .runner import Options, default_jobs, run
 from .writer import ALREADY, WRITTEN, TempCleaner, write_file
+
+if TYPE_CHECKING:
+    from .render import Reporter as ReporterType
+
+
+# the engine (libcst, the rules) and rich load on first use: `--version` and `--help` start fast
+def all_rules(*args, **kw):
+    from torchupgrade.codemods import all_rules
+
+    return all_rules(*args, **kw)
+
+
+def get_rule(*args, **kw):
+    from torchupgrade.codemods import get_rule
+
+    return get_rule(*args, **kw)
+
+
+def migrate(*args, **kw):
+    from torchupgrade.codemods import migrate
+
+    return migrate(*args, **kw)
+
+
+def select_rules(*args, **kw):
+    from torchupgrade.codemods import select_rules
+
+    return select_rules(*args, **kw)
+
+
+def Reporter(*args, **kw):  # the class of render.py
+    from .render import Reporter
+
+    return Reporter(*args, **kw)
+
+
+def unified_diff(*args, **kw):
+    from .render import unified_diff
+
+    return unified_diff(*args, **kw)
+
+
+def use_color(*args, **kw):
+    from .render import use_color
+
+    return use_color(*args, **kw)
+
 
 EXIT_HELP = """
 \b
@@ -69,6 +113,11 @@ def format_option(f):
                         help="full (diffs/lines, default), json, github (workflow annotations), sarif (2.1.0) or concise.")(f)
 
 
+def cache_option(f):
+    return click.option("--no-cache", is_flag=True,
+                        help="Do not read or write the result cache ($TORCHUPGRADE_CACHE_DIR, else $XDG_CACHE_HOME/torchupgrade or ~/.cache/torchupgrade).")(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_HELP)
 @click.version_option(package_name="torchupgrade")
 @click.option("--no-color", is_flag=True, help="Plain output even on a terminal (for every command).")
@@ -100,6 +149,8 @@ class Run:
         self.select = _codes(select, "--select") or cfg.select or None
         self.ignore = _codes(ignore, "--ignore") or cfg.ignore or None
         for codes in [self.select, self.ignore, *cfg.per_file_ignores.values()]:
+            if not codes:
+                continue  # nothing to validate (and the rules need not be loaded)
             try:
                 select_rules(codes, None)
             except ValueError as exc:
@@ -157,7 +208,7 @@ def _report_format(report: str, report_format: Optional[str]) -> str:
 
 
 def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_color, quiet, force=False, output_format=None,
-         report=None, report_format=None, config_file=None, strict_suppressions=False, out_dir=None) -> int:
+         report=None, report_format=None, config_file=None, strict_suppressions=False, out_dir=None, no_cache=False) -> int:
     settings = Run(command, ctx, paths, select, ignore, unsafe, jobs, exclude, config_file, strict_suppressions)
     fmt = output_format or (settings.config.output_format if command in ("diff", "check") else None) or "full"
     options = settings.options
@@ -189,7 +240,7 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
     need_diagnostics = fmt != "full" or bool(report)  # (they cost a diff per changed file)
     all_diags: list = []
     failures: list = []
-    results = run(files, options, settings.jobs, settings.options_for)
+    results = run(files, options, settings.jobs, settings.options_for, cache_dir=None if no_cache else _cache_dir())
     try:
         if show_progress:
             bar = progress.Progress(reporter.progress_console_for_bar(), len(files))  # type: ignore[assignment]
@@ -293,6 +344,12 @@ def _run(command: str, ctx, paths, select, ignore, unsafe, jobs, exclude, no_col
     return 0
 
 
+def _cache_dir() -> Optional[Path]:
+    from .cache import default_dir
+
+    return default_dir()
+
+
 def _written(collector: Collector) -> list:
     return [f.path for f in collector.files if f.status == CHANGED]
 
@@ -316,7 +373,7 @@ def _flush_and_exit(code: int) -> None:
     os._exit(code)  # do not wait for anything else (the workers are already gone)
 
 
-def _run_stdin(command: str, options: Options, reporter: Reporter, fmt: str = "full", collector: Optional[Collector] = None) -> int:
+def _run_stdin(command: str, options: Options, reporter: ReporterType, fmt: str = "full", collector: Optional[Collector] = None) -> int:
     data = sys.stdin.buffer.read()
     result = migrate(data, path="<stdin>", select=options.select, ignore=options.ignore, unsafe=options.unsafe)
     if result.failure:
@@ -359,6 +416,7 @@ def _run_stdin(command: str, options: Options, reporter: Reporter, fmt: str = "f
 
 @cli.command(epilog=EXIT_HELP)
 @common_options
+@cache_option
 @format_option
 def diff(ctx, **kw):
     """Show the migration as a unified diff; write nothing.
@@ -372,6 +430,7 @@ def diff(ctx, **kw):
 
 @cli.command(epilog=EXIT_HELP)
 @common_options
+@cache_option
 @click.option("--force", is_flag=True, help="Also rewrite read-only files (keeping their mode).")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Write a migrated copy of the input tree to DIR (other files copied as they are); the input is not changed.")
@@ -382,6 +441,7 @@ def apply(ctx, **kw):
 
 @cli.command(epilog=EXIT_HELP)
 @common_options
+@cache_option
 @format_option
 @click.option("--strict-suppressions", is_flag=True, help="Also fail on suppression comments that suppress nothing.")
 def check(ctx, **kw):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
-from torchupgrade.codemods import Result, get_rule
+from torchupgrade.codemods import Result
 
 from .formats import diagnostics, failure_dict, version
 
@@ -183,6 +183,8 @@ def _md(text: str, table: bool = False) -> str:
 
 def rule_title(code: str) -> str:
     try:
+        from torchupgrade.codemods import get_rule
+
         return get_rule(code).name
     except KeyError:
         return ""

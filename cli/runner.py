@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import os
 import stat
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Generator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Generator, List, Optional, Sequence
 
 from torchupgrade.codemods import Failure, Result, Suppression
-from torchupgrade.codemods.project import ProjectIndex, files_to_index
 
 from .interrupts import raise_recursion_limit, worker_init
+
+if TYPE_CHECKING:  # the project index and the pool load when a run needs them (fast start)
+    from concurrent.futures import ProcessPoolExecutor
+
+    from torchupgrade.codemods.project import ProjectIndex
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ _PROJECT: Optional[ProjectIndex] = None
 def build_project(paths: Sequence[Path]) -> ProjectIndex:
     """The project index over the files of a run and the modules they work with (their package,
     or the sibling modules a script imports)."""
+    from torchupgrade.codemods.project import ProjectIndex, files_to_index
+
     return ProjectIndex.build(files_to_index([str(p) for p in paths if not str(p).endswith(".ipynb")]))
 
 
@@ -106,17 +111,73 @@ def run(
     jobs: int,
     options_for: Optional[Callable[[Path], Options]] = None,
     project: Optional[ProjectIndex] = None,
+    cache_dir: Optional[Path] = None,
 ) -> Generator[Result, None, None]:
     """Yield one Result per path, in order. Uses ``jobs`` worker processes when it pays off.
 
     Workers ignore Ctrl-C and exit when this process dies; when the consumer stops early (an
     interrupt, an error), closing this generator kills them at once instead of waiting for the
     work already queued. ``options_for(path)``: the options of one file (per-file ignores);
-    ``project``: an index already built for these paths (else built here)."""
-    global _PROJECT
+    ``project``: an index already built for these paths (else built here); ``cache_dir``: the
+    result cache (``cache.py``; None: no cache)."""
+    from torchupgrade.codemods.project import ProjectIndex, files_to_index
+
     work = [(str(p), options_for(p) if options_for else options) for p in paths]
-    if project is None:
-        project = build_project(paths) if options.project and work else None
+    index_files: Optional[List[str]] = None
+    if project is None and options.project and work:
+        index_files = files_to_index([w[0] for w in work if not w[0].endswith(".ipynb")])
+    cache = None
+    if cache_dir is not None and work:
+        from .cache import digest_files, open_cache
+
+        if project is not None:
+            digest = "built:" + "".join(sorted(f"{m.path}:{m.sha1};" for m in project.modules.values()))
+        else:
+            digest = digest_files(index_files or [])
+        cache = open_cache(cache_dir, (digest,))
+    if cache is None:
+        if project is None and index_files is not None:
+            project = ProjectIndex.build(index_files)
+        yield from _run(work, jobs, project)
+        return
+    hits: dict = {}
+    for i, (path, opts) in enumerate(work):
+        data = _read_for_cache(path)
+        if data is not None:
+            found = cache.load(cache.key(path, data, opts), data)
+            if found is not None:
+                hits[i] = found
+    misses = [item for i, item in enumerate(work) if i not in hits]
+    if misses and project is None and index_files is not None:
+        project = ProjectIndex.build(index_files)
+    computed = _run(misses, jobs, project) if misses else iter(())
+    try:
+        for i, (path, opts) in enumerate(work):
+            if i in hits:
+                yield hits[i]
+                continue
+            result: Result = next(computed)
+            if isinstance(result.source, bytes) and not (result.failure and result.failure.kind == "io"):
+                cache.store(cache.key(path, result.source, opts), result)
+            yield result
+    finally:
+        close = getattr(computed, "close", None)
+        if close is not None:
+            close()
+
+
+def _read_for_cache(path: str) -> Optional[bytes]:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _run(work: List[tuple], jobs: int, project: Optional[ProjectIndex]) -> Generator[Result, None, None]:
+    global _PROJECT
     if jobs <= 1 or len(work) < 4:
         raise_recursion_limit()
         _PROJECT = project
@@ -126,6 +187,8 @@ def run(
         finally:
             _PROJECT = None
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     chunk = max(1, min(16, len(work) // (jobs * 4)))
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(), project))
     try:

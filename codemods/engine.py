@@ -231,13 +231,17 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
     ctx.text, ctx.module, ctx.tree, ctx.imports = text, module, tree, imports
     tree_rules = [r for r in active if r.stage is Stage.TREE and r.applies_to(text)]
     suppressed = _suppressed_statements(module, result.suppressions) if result.suppressions else {}
+    changed = False  # whether a hook returned another node than it was given (else the tree is the parse's)
     for group in _passes(tree_rules):
         if issubclass(group[0], TreeRule):
-            module = _Batch(cast(List[TreeRule], [r(ctx) for r in group]), ctx, suppressed).run(module)
+            batch = _Batch(cast(List[TreeRule], [r(ctx) for r in group]), ctx, suppressed)
+            module = batch.run(module)
+            changed = changed or batch.changed
         else:
             module = _legacy_pass(group[0], ctx, module, suppressed)
+            changed = True
     ctx.resolve_reports()
-    new_text = module.code
+    new_text = module.code if changed else text  # libcst prints an untouched tree as its source
     if new_text == text:
         return text, ctx
     original_module = ctx.module
@@ -319,6 +323,7 @@ class _Batch(cst.CSTTransformer):
         self._visits: Dict[type, List[Tuple[int, object]]] = {}
         self._leaves: Dict[type, List[Tuple[int, object]]] = {}
         self._scopes_seen = 0  # scope nodes met so far, in source order (see SemanticModel)
+        self.changed = False
 
     def run(self, module: cst.Module) -> cst.Module:
         if any(getattr(rule, "uses_analysis", False) for rule in self.rules):
@@ -368,14 +373,20 @@ class _Batch(cst.CSTTransformer):
                 continue
             if type(updated_node) is not cls:
                 break
-            updated_node = hook(original_node, updated_node)  # type: ignore[operator]
+            new_node = hook(original_node, updated_node)  # type: ignore[operator]
+            if new_node is not updated_node:
+                self.changed = True
+            updated_node = new_node
         for i, s in enumerate(stopped):
             if s is original_node:
                 stopped[i] = None
         if isinstance(original_node, SCOPE_NODES):
             self.ctx.scope_path.pop()
         if self.ctx.removed and isinstance(updated_node, (cst.IndentedBlock, cst.Module)):
-            updated_node = prune_block(updated_node, self.ctx.removed)
+            pruned = prune_block(updated_node, self.ctx.removed)
+            if pruned is not updated_node:
+                self.changed = True
+            updated_node = pruned
         return updated_node
 
 

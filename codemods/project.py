@@ -24,7 +24,6 @@ import stat
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
-from .imports import ImportTable, absolute_module, canonical
 from .semantic.kinds import (
     BOTTOM,
     UNKNOWN,
@@ -166,6 +165,8 @@ class ProjectIndex:
                     break
         if target is None:
             return qualified
+        from .imports import canonical
+
         return self.reexported(canonical(target + ("." + rest if rest else "")), depth + 1)
 
     def split(self, qualified: str) -> Optional[Tuple[ModuleSummary, str]]:
@@ -302,13 +303,12 @@ class ProjectIndex:
             index.by_path[summary.path] = name
             parsed[name] = (tree, summary)
         t1 = time.perf_counter()
-        for name in sorted(parsed):
-            _summarise_imports(index, *parsed[name])
+        tables = {name: _summarise_imports(index, *parsed[name]) for name in sorted(parsed)}
         # parameters are not known from call sites while modules are summarised (their call
         # sites are recorded in the same pass): the results do not depend on the order
         index.recording = True
         for name in _import_order(index, parsed):
-            _summarise(index, *parsed[name])
+            _summarise(index, *parsed[name], tables.pop(name, None))
         index.recording = False
         index.stats = {"files": len(parsed), "parse_s": t1 - t0, "total_s": time.perf_counter() - t0}
         return index
@@ -332,7 +332,11 @@ def _parse(text: str, path: str) -> ast.Module:
 
 
 # -- summarising one module ---------------------------------------------------------------------------
-def _summarise_imports(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+def _summarise_imports(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary):
+    """The module's imports into its summary; returns its ImportTable (for ``_summarise``: the
+    table depends only on the tree, the name and that there is an index, not on its contents)."""
+    from .imports import ImportTable
+
     table = ImportTable(tree, summary.name, index, summary.package)
     for local in table.module_level:
         targets = table.aliases.get(local, set())
@@ -351,6 +355,7 @@ def _summarise_imports(index: ProjectIndex, tree: ast.Module, summary: ModuleSum
             summary.all_names = tuple(e.value for e in stmt.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
     summary.defined -= set(summary.aliases)
     summary.imports_torch = any(t == "torch" or t.startswith("torch.") for ts in table.aliases.values() for t in ts)
+    return table
 
 
 def _module_level_bindings(stmt: ast.stmt) -> List[str]:
@@ -410,10 +415,13 @@ def _globalise(kind: Kind, module: str) -> Kind:
     return kind
 
 
-def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary) -> None:
+def _summarise(index: ProjectIndex, tree: ast.Module, summary: ModuleSummary, table=None) -> None:
+    from .imports import ImportTable
     from .semantic.model import FileAnalysis
 
-    analysis = FileAnalysis(tree, ImportTable(tree, summary.name, index, summary.package), index, summary.name)
+    if table is None:
+        table = ImportTable(tree, summary.name, index, summary.package)
+    analysis = FileAnalysis(tree, table, index, summary.name)
     inf, scopes = analysis.inference, analysis.scopes
     root = scopes.root
     for name, bindings in root.bindings.items():
@@ -573,6 +581,12 @@ def project_files(paths: Sequence[str]) -> List[str]:
 
 
 __all__ = ["ProjectIndex", "ModuleSummary", "FunctionSummary", "ClassSummary", "module_name_for", "project_files", "absolute_module", "TorchRef", "Tensor"]
+
+
+def absolute_module(*args, **kw):  # re-exported from imports.py, which (libcst) loads on first use
+    from .imports import absolute_module
+
+    return absolute_module(*args, **kw)
 
 
 def files_to_index(files: Sequence[str]) -> List[str]:

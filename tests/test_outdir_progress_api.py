@@ -129,9 +129,9 @@ def test_python_dash_m_and_help_lists_commands():
 
 
 def test_import_torchupgrade_is_lazy():
-    code = "import sys, torchupgrade; print(sorted(m for m in ('rich', 'libcst', 'click') if m in sys.modules)); torchupgrade.migrate_paths; print('libcst' in sys.modules)"
+    code = "import sys, torchupgrade; print(sorted(m for m in ('rich', 'libcst', 'click') if m in sys.modules)); torchupgrade.migrate_paths; print('libcst' in sys.modules); torchupgrade.migrate; print('libcst' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert r.stdout.splitlines() == ["[]", "True"]
+    assert r.stdout.splitlines() == ["[]", "False", "True"]  # the engine (libcst) loads when it is used
 
 
 def test_migrate_paths(tmp_path):

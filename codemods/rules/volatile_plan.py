@@ -921,17 +921,32 @@ def _is_script(module: cst.Module) -> bool:
     return False
 
 
-def _only_called(root: cst.CSTNode, name: str, calls: int) -> bool:
-    """Every reference to ``name`` under ``root`` is a plain call (``calls`` of them)."""
-    refs = called = defs = 0
+def _only_called(root: cst.CSTNode, name: str, calls: int, memo: Optional[Dict[int, tuple]] = None) -> bool:
+    """Every reference to ``name`` under ``root`` is a plain call (``calls`` of them). ``memo``
+    keeps the counts of every name under each root, so that many helpers cost one walk."""
+    counts = memo.get(id(root)) if memo is not None else None
+    if counts is None:
+        counts = _name_counts(root)
+        if memo is not None:
+            memo[id(root)] = counts
+    refs, called, defs = counts
+    return refs.get(name, 0) - defs.get(name, 0) == called.get(name, 0) == calls
+
+
+def _name_counts(root: cst.CSTNode) -> tuple:
+    """(references, plain calls, definitions) of each name under ``root``; a call with a star
+    argument counts as -10**6 calls, so that it never matches."""
+    refs: Dict[str, int] = {}
+    called: Dict[str, int] = {}
+    defs: Dict[str, int] = {}
     for n in walk(root):
-        if isinstance(n, cst.Name) and n.value == name:
-            refs += 1
-        elif isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value == name:
-            called += 1 if not any(a.star for a in n.args) else -(10**6)
-        elif isinstance(n, cst.FunctionDef) and n.name.value == name:
-            defs += 1
-    return refs - defs == called == calls
+        if isinstance(n, cst.Name):
+            refs[n.value] = refs.get(n.value, 0) + 1
+        elif isinstance(n, cst.Call) and isinstance(n.func, cst.Name):
+            called[n.func.value] = called.get(n.func.value, 0) + (1 if not any(a.star for a in n.args) else -(10**6))
+        elif isinstance(n, cst.FunctionDef):
+            defs[n.name.value] = defs.get(n.name.value, 0) + 1
+    return refs, called, defs
 
 
 def _positional_last(s: Source) -> bool:
@@ -1070,6 +1085,7 @@ def build_plan(a: VolatileAnalysis) -> Plan:
 
     own = outcomes_of(a)
     script = _is_script(a.module)
+    name_memo: Dict[int, tuple] = {}
     for (cls, name), h in a.helpers.items():
         sites = site_list(lambda hh, h=h: hh is h)
         hscope = scope_of_node.get(id(h.func))
@@ -1090,7 +1106,7 @@ def build_plan(a: VolatileAnalysis) -> Plan:
                 ok, why = False, "not every call site in this module was migrated"
             elif not all(_positional_last(s) for s, _ in sites):
                 ok, why = False, "a call site passes it positionally before other arguments"
-            elif not _only_called(nested_in if nested_in is not None else a.module, h.name, len(sites)):
+            elif not _only_called(nested_in if nested_in is not None else a.module, h.name, len(sites), name_memo):
                 ok, why = False, "it is used other than by plain calls in this module"
             elif not (script or nested):
                 ok, why = False, "callers in other modules may pass it (no project index)"

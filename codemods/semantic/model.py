@@ -134,6 +134,7 @@ class SemanticModel:
         self._scope_map: Optional[dict] = None
         self._positions: dict = {}  # id(block) -> (block, {id(statement): index})
         self._prefix: dict = {}  # id(block) -> (block, [environment before statement 0, 1, ...])
+        self._assigned: dict = {}  # id(statement) -> (statement, the names it may bind)
 
     # -- scopes ---------------------------------------------------------------------------------------
     @property
@@ -224,7 +225,7 @@ class SemanticModel:
         uncertain: set = set()
         for node in parents:
             if isinstance(node, (cst.For, cst.While)):
-                uncertain |= _assigned_names(node)
+                uncertain |= self._assigned_names(node)
         inf = self.inference
         env: dict = {}
         for block, index in path:
@@ -266,15 +267,22 @@ class SemanticModel:
                             inf.env, inf.env_scope = saved
                         env = {**env, small.targets[0].target.value: value}
                     else:
-                        names = _assigned_names(small)
+                        names = self._assigned_names(small)
                         if names & env.keys():
                             env = {n: v for n, v in env.items() if n not in names}
             else:
-                names = _assigned_names(stmt)
+                names = self._assigned_names(stmt)
                 if names & env.keys():
                     env = {n: v for n, v in env.items() if n not in names}
             memo.append(env)
         return env
+
+    def _assigned_names(self, node: cst.CSTNode) -> set:
+        """``_assigned_names`` once per statement (a loop's is asked at every query inside it)."""
+        hit = self._assigned.get(id(node))
+        if hit is None:
+            hit = self._assigned[id(node)] = (node, _assigned_names(node))
+        return hit[1]
 
     def _isinstance_tensor(self, test: cst.CSTNode) -> Optional[str]:
         """``x`` for ``isinstance(x, torch.Tensor)`` / ``isinstance(x, Variable)``."""
