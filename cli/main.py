@@ -580,7 +580,9 @@ def _explain_sections(rule) -> Tuple[str, str, str]:
             body_lines = "".join(d.splitlines(keepends=True)[2:])
             out.append(f"-- {title}{flags}:\n" + textwrap.indent(body_lines, "    "))
         if ex.notes:
-            result = migrate(ex.before_code, select=[rule.code, *ex.also], unsafe=ex.unsafe)
+            from torchupgrade.codemods import run_example
+
+            result = run_example(rule, ex)
             notes = [n for n in result.notes if n.rule == rule.code] or []
             out.append("".join(f"    note, line {n.line}: {n.message}\n" for n in notes))
     return header, "\n".join(parts), "\n".join(out)

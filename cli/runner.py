@@ -35,7 +35,8 @@ def build_project(paths: Sequence[Path]) -> ProjectIndex:
     or the sibling modules a script imports)."""
     from torchupgrade.codemods.project import ProjectIndex, files_to_index
 
-    return ProjectIndex.build(files_to_index([str(p) for p in paths if not str(p).endswith(".ipynb")]))
+    files = [str(p) for p in paths if not str(p).endswith(".ipynb")]
+    return ProjectIndex.build(files_to_index(files), targets=files)
 
 
 def _worker_init(parent_pid: int, project: Optional[ProjectIndex]) -> None:
@@ -134,10 +135,13 @@ def run(
             digest = "built:" + "".join(sorted(f"{m.path}:{m.sha1};" for m in project.modules.values()))
         else:
             digest = digest_files(index_files or [])
-        cache = open_cache(cache_dir, (digest,))
+        # a file's result depends on which files the run migrates too (a helper keeps its
+        # parameter when a caller's file is not migrated)
+        targets = "".join(sorted(os.path.abspath(w[0]) + ";" for w in work))
+        cache = open_cache(cache_dir, (digest, targets))
     if cache is None:
         if project is None and index_files is not None:
-            project = ProjectIndex.build(index_files)
+            project = ProjectIndex.build(index_files, targets=[w[0] for w in work])
         yield from _run(work, jobs, project)
         return
     hits: dict = {}
@@ -149,7 +153,7 @@ def run(
                 hits[i] = found
     misses = [item for i, item in enumerate(work) if i not in hits]
     if misses and project is None and index_files is not None:
-        project = ProjectIndex.build(index_files)
+        project = ProjectIndex.build(index_files, targets=[w[0] for w in work])
     computed = _run(misses, jobs, project) if misses else iter(())
     try:
         for i, (path, opts) in enumerate(work):

@@ -12,7 +12,7 @@ the data classes (``Result``, ``Failure``...) are cheap to import, e.g. to read 
 from .model import Edit, Example, Failure, FixClass, Note, Result, RuleKind, Suppression
 
 _LAZY = {
-    **dict.fromkeys(("all_rules", "find_suppressions", "get_rule", "matching_rules", "migrate", "select_rules"), "engine"),
+    **dict.fromkeys(("all_rules", "find_suppressions", "get_rule", "matching_rules", "migrate", "run_example", "select_rules"), "engine"),
     **dict.fromkeys(("FileContext", "Rule", "TextRule", "TreeRule"), "rule"),
 }
 
@@ -29,7 +29,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "migrate", "all_rules", "get_rule", "matching_rules", "select_rules", "find_suppressions",
+    "migrate", "run_example", "all_rules", "get_rule", "matching_rules", "select_rules", "find_suppressions",
     "Edit", "Example", "Failure", "FixClass", "Note", "Result", "RuleKind", "Suppression",
     "FileContext", "Rule", "TextRule", "TreeRule",
 ]

@@ -132,6 +132,24 @@ def find_suppressions(text: str) -> Tuple[bool, List[Suppression]]:
 
 
 # -- the engine ---------------------------------------------------------------------------------------
+def run_example(rule: RuleType, example, source: Optional[str] = None) -> Result:
+    """Run one of ``rule``'s examples (or ``source`` under the same settings: its second run) as
+    the tests and ``explain`` do: the rule and the example's ``also`` rules, with the example's
+    other project modules indexed but not migrated."""
+    import textwrap
+
+    source = example.before_code if source is None else source
+    project = None
+    if example.modules:
+        from .project import ProjectIndex
+
+        root = "/torchupgrade-example"
+        files = [(f"{root}/example.py", source)] + [(f"{root}/{name}.py", textwrap.dedent(text).lstrip("\n")) for name, text in example.modules]
+        project = ProjectIndex.build(files, targets=[f"{root}/example.py"])
+    return migrate(source, path="/torchupgrade-example/example.py" if project is not None else "<string>",
+                   select=[rule.code, *example.also], unsafe=example.unsafe, project=project)
+
+
 def migrate(
     source: Source,
     *,

@@ -124,6 +124,8 @@ class Example:
     ``also`` lists other rule codes that run together with the rule for this example.
     ``unsafe`` runs the example with unproven fixes enabled.
     ``notes`` are exactly the notes the run must produce: (line, rule code, message substring).
+    ``modules`` are other files of the example's project, ``(module name, source)``: they are in
+    the project index (``before`` is module ``example``) but the run migrates only ``before``.
     """
 
     before: str
@@ -132,6 +134,7 @@ class Example:
     unsafe: bool = False
     also: Tuple[str, ...] = ()
     notes: Tuple[ExpectedNote, ...] = ()
+    modules: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def before_code(self) -> str:

@@ -118,6 +118,18 @@ class ProjectIndex:
         self.summarised: Set[str] = set()
         # files given to ``build`` and left out (unreadable, unparsable, a second module of one name)
         self.left_out: List[str] = []
+        # the files the run migrates (absolute paths), when it indexes more than it writes (a file
+        # named alone is indexed with its package): a rewrite that needs every call site of a
+        # function migrated (a helper losing its parameter) needs their files among these.
+        # None: every indexed file is migrated.
+        self.targets: Optional[Set[str]] = None
+
+    def is_target(self, module: str) -> bool:
+        """The run migrates (writes) this module's file too."""
+        if self.targets is None:
+            return True
+        summary = self.modules.get(module)
+        return summary is not None and summary.path in self.targets
 
     # -- queries --------------------------------------------------------------------------------------
     def module_for_path(self, path: str) -> Optional[ModuleSummary]:
@@ -263,13 +275,16 @@ class ProjectIndex:
 
     # -- building ------------------------------------------------------------------------------------
     @classmethod
-    def build(cls, files: Iterable[Union[str, Tuple[str, Union[str, bytes]]]]) -> "ProjectIndex":
+    def build(cls, files: Iterable[Union[str, Tuple[str, Union[str, bytes]]]], targets: Optional[Iterable[str]] = None) -> "ProjectIndex":
         """Index ``files``: paths (read from disk) or (path, source) pairs. Files that cannot be
-        read or parsed are left out (the migration reports them)."""
+        read or parsed are left out (the migration reports them). ``targets``: the files the run
+        migrates, when that is fewer than it indexes (see ``targets``)."""
         import time
 
         t0 = time.perf_counter()
         index = cls()
+        if targets is not None:
+            index.targets = {os.path.abspath(t) for t in targets}
         parsed: Dict[str, Tuple[ast.Module, ModuleSummary]] = {}
         for item in files:
             path, source = (item, None) if isinstance(item, str) else item
@@ -592,8 +607,9 @@ def absolute_module(*args, **kw):  # re-exported from imports.py, which (libcst)
 def files_to_index(files: Sequence[str]) -> List[str]:
     """The files a run should index so that each migrated file is understood with the modules it
     works with: the files themselves; for a file inside a package, every module of its top-level
-    package; for a script, the sibling modules and packages it imports (``import utils`` next to
-    it) and the other scripts of its folder (which may call it)."""
+    package and the scripts beside that package; for a script, the sibling modules and packages
+    it imports (``import utils`` next to it) and the other scripts of its folder (which may call
+    it)."""
     seen: Dict[str, None] = {}
     for f in files:
         seen[os.path.abspath(f)] = None
@@ -604,6 +620,8 @@ def files_to_index(files: Sequence[str]) -> List[str]:
             top = os.path.join(root, name.split(".")[0])
             for p in project_files([top]):
                 seen.setdefault(os.path.abspath(p), None)
+            # and the scripts beside the package (``train.py`` next to ``models/``), which call it
+            _add_scripts(seen, root)
             continue
         try:
             if not stat.S_ISREG(os.stat(f).st_mode):
@@ -628,15 +646,21 @@ def files_to_index(files: Sequence[str]) -> List[str]:
                     for p in project_files([package_dir]):
                         seen.setdefault(os.path.abspath(p), None)
         # the scripts beside it, which may import it and call its functions (their call sites
-        # tell what the parameters hold); a folder of very many files is left to an explicit run
-        try:
-            siblings = sorted(e.path for e in os.scandir(folder) if e.name.endswith(".py") and e.is_file(follow_symlinks=False))
-        except OSError:
-            siblings = []
-        if len(siblings) <= _MAX_SIBLINGS:
-            for p in siblings:
-                seen.setdefault(os.path.abspath(p), None)
+        # tell what the parameters hold)
+        _add_scripts(seen, folder)
     return list(seen)
 
 
 _MAX_SIBLINGS = 200
+
+
+def _add_scripts(seen: Dict[str, None], folder: str) -> None:
+    """The ``*.py`` files of ``folder`` (not its subfolders); a folder of very many files is left
+    to an explicit run."""
+    try:
+        siblings = sorted(e.path for e in os.scandir(folder) if e.name.endswith(".py") and e.is_file(follow_symlinks=False))
+    except OSError:
+        return
+    if len(siblings) <= _MAX_SIBLINGS:
+        for p in siblings:
+            seen.setdefault(os.path.abspath(p), None)

@@ -107,3 +107,19 @@ def test_a_parameter_every_call_site_passes_a_number_to_is_a_size(tmp_path):
     (tmp_path / "eval.py").write_text("from data import make_labels\nx = make_labels([1, 2])\n")
     r = tu("diff", tmp_path / "data.py")
     assert b"+++" not in r.stdout and b"TU040" in r.stderr
+
+
+def test_a_helper_named_alone_keeps_what_its_callers_in_other_files_need(tmp_path):
+    """`apply utils.py` indexes the package but writes one file: the helper keeps its `volatile`
+    parameter and flag (its callers still pass `volatile=True`), and a later run over the whole
+    project migrates both."""
+    _tree(tmp_path)
+    r = tu("apply", tmp_path / "pkg" / "a.py")
+    assert r.returncode == 0, r.stderr
+    assert "def to_var(x, volatile=False):\n    return Variable(x, volatile=volatile)" in (tmp_path / "pkg" / "a.py").read_text()
+    assert b"not migrated by this run" in r.stderr
+    assert (tmp_path / "main.py").read_text() == MAIN
+    r = tu("apply", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "def to_var(x):" in (tmp_path / "pkg" / "a.py").read_text()
+    assert "to_var(x)" in (tmp_path / "main.py").read_text() and "volatile" not in (tmp_path / "main.py").read_text()

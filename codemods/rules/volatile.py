@@ -41,6 +41,7 @@ _TU010_MESSAGES = {
     "helper_param_kept": "`{name}` made volatile values from its `{param}` argument: its `volatile=` is dropped and its call sites here got the no-grad regions, but the parameter is kept ({why}); it has no effect now, so callers not migrated here must run their code under `torch.no_grad()` themselves",
     "helper_kept": "`{name}` returned a volatile value: its `volatile=True` is dropped and its callers here got the no-grad regions, but not every caller is visible ({why}); callers not migrated here must run their code under `torch.no_grad()` themselves",
     "helper_unchanged": "`{name}` returns volatile values: left unchanged because a call site of it here could not be migrated (see the note there)",
+    "helper_outside_run": "`{name}` returns volatile values: left unchanged because {why} (its file is in the project index, not among the files given); migrate them together (name the callers' files too, or the whole project)",
     "arg_used": "the `{param}` argument of `{name}` is kept: `{name}` uses it for more than the volatile flag",
     "arg_kept": "the `{param}` argument of `{name}` is kept: the parameter stays, and dropping a positional argument would shift the others (it has no effect on gradients now)",
     "unknown_variable": "`Variable(..., volatile=...)` left unchanged: cannot tell that this `Variable` is torch's (star import or rebinding); migrate by hand",
@@ -150,6 +151,22 @@ caller elsewhere keeps today's behaviour; the note on the helper says so), and t
 tuple element in a scope left with a note (see above; the note gives the region).
 """
     examples = (
+        Example(
+            title="a helper whose callers are in a file the run indexes but does not write (`apply utils.py` in a package): left whole, so that a run over the whole project still finds them",
+            before="""
+            from torch.autograd import Variable
+
+            def to_var(x, volatile=False):
+                return Variable(x, volatile=volatile)
+            """,
+            modules=(("train", """
+                from example import to_var
+
+                def evaluate(model, x):
+                    return model(to_var(x, volatile=True))
+                """),),
+            notes=((3, "TU010", "not migrated by this run"),),
+        ),
         Example(
             title="eval function: the whole function qualifies, so it is decorated",
             before="""

@@ -867,6 +867,9 @@ def project_removal(analysis: VolatileAnalysis, hmod: str, hname: str, own: Outc
             if param not in kws and calling != hmod and not _literal_default(f):
                 return False, f"a call site in `{calling}` passes it positionally and it has no literal default"
         counts[calling] = counts.get(calling, 0) + 1
+    outside = sorted(m for m in counts if not project.is_target(m))
+    if outside:
+        return False, f"a call site in `{outside[0]}` is not migrated by this run"
     outcome_of = {}
 
     def get(module: str) -> Optional[Outcomes]:
@@ -886,6 +889,12 @@ def project_removal(analysis: VolatileAnalysis, hmod: str, hname: str, own: Outc
         if len(sites) < n or not all(sites):
             return False, f"a call site in `{module}` was not migrated"
     return True, ""
+
+
+def _callers_outside_run(project, hmod: str, hname: str) -> bool:
+    """A function of ``hmod`` is called from a module the run indexes but does not migrate."""
+    f = project.modules[hmod].functions.get(hname) if hmod in project.modules else None
+    return f is not None and any(not project.is_target(calling) for calling, _, _ in f.call_sites)
 
 
 def _literal_default(f) -> bool:
@@ -1094,12 +1103,16 @@ def build_plan(a: VolatileAnalysis) -> Plan:
         parent = hscope.parent if hscope is not None else None
         nested_in = parent.node if parent is not None and isinstance(parent.node, cst.FunctionDef) else None
         nested = nested_in is not None
+        outside_run = False
         if cls is not None:
             ok, why = False, "it is a method: callers outside this module are not visible"
         elif h.param is not None and not h.param_only:
             ok, why = False, f"it uses `{h.param}` for more than the volatile flag"
         elif a.project is not None and a.module_name and not nested and _is_top_level(a, h.func):
             ok, why = project_removal(a, a.module_name, name, own)
+            # callers in files the run indexes (the package) but does not write: the helper stays
+            # whole, its flag being the marker by which a run over the whole project migrates them
+            outside_run = not ok and _callers_outside_run(a.project, a.module_name, name)
         else:
             ok, why = True, ""
             if not all(migrated(s, sc) for s, sc in sites):
@@ -1115,6 +1128,10 @@ def build_plan(a: VolatileAnalysis) -> Plan:
         if not handled(h):
             # a caller in view could not be migrated: the helper keeps its flag (the marker)
             report("note", h.func, "helper_unchanged", name=h.name)
+            settle_sites(sites, False)
+            continue
+        if outside_run:
+            report("note", h.func, "helper_outside_run", name=h.name, why=why)
             settle_sites(sites, False)
             continue
         # the flag inside the helper goes: the regions are the call sites' now, and it has had no

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from torchupgrade.codemods import FixClass, RuleKind, all_rules, migrate
+from torchupgrade.codemods import FixClass, RuleKind, all_rules, run_example
 
 CASES = [
     pytest.param(rule, i, ex, id=f"{rule.code}-{i}-{ex.title or 'example'}")
@@ -15,8 +15,7 @@ CASES = [
 
 @pytest.mark.parametrize("rule, index, example", CASES)
 def test_example(rule, index, example):
-    select = [rule.code, *example.also]
-    result = migrate(example.before_code, select=select, unsafe=example.unsafe)
+    result = run_example(rule, example)
     assert result.failure is None
     assert result.new_source == example.after_code
     if example.after is None:
@@ -34,7 +33,7 @@ def test_example(rule, index, example):
     for line, code, text in example.notes:
         assert any(n.line == line and n.rule == code and text in n.message for n in result.notes), (line, code, text)
     # a second run changes nothing
-    again = migrate(result.new_source, select=select, unsafe=example.unsafe)
+    again = run_example(rule, example, result.new_source)
     assert again.new_source == result.new_source
 
 
@@ -56,7 +55,7 @@ def test_every_message_has_an_example(rule):
     """Each note a rule can emit is produced by at least one of its examples."""
     produced = set()
     for ex in rule.examples:
-        result = migrate(ex.before_code, select=[rule.code, *ex.also], unsafe=ex.unsafe)
+        result = run_example(rule, ex)
         produced.update(n.key for n in result.notes if n.rule == rule.code)
     assert set(rule.messages) <= produced, f"messages without an example: {sorted(set(rule.messages) - produced)}"
 
