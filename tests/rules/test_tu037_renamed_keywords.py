@@ -1,31 +1,11 @@
 """TU037: layout and scope cases found in review (comments, line breaks, user classes)."""
-import ast
 import textwrap
-import warnings
 
 import pytest
 
-from torchupgrade.codemods import migrate
-
 torch = pytest.importorskip("torch")
 
-
-def mig(src, **kw):
-    r = migrate(src, **kw)
-    assert r.failure is None, r.failure
-    ast.parse(r.new_source)
-    assert migrate(r.new_source, **kw).new_source == r.new_source, "not idempotent"
-    return r
-
-
-def run(src, strict=False):
-    ns = {}
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error" if strict else "ignore")
-        exec(src, ns)
-    return ns
-
+from _layout import mig, run  # noqa: E402
 
 # -- TU037: a user class's own backward(retain_variables=) -----------------------------------
 
