@@ -90,7 +90,7 @@ def common_options(f):
     options = [
         click.option("--select", multiple=True, metavar="CODES", help="Only these rules (comma-separated codes or prefixes, e.g. TU001,TU02)."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules (codes or prefixes)."),
-        click.option("--unsafe/--no-unsafe", default=None, help="Also apply fixes marked unsafe (they change what the code does today; see `explain`)."),
+        click.option("--unsafe/--no-unsafe", default=None, help="Also apply the unproven fixes (right only under an assumption the tool cannot prove; a note otherwise; see `explain`)."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N", help="Worker processes (default: number of CPUs)."),
         click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this pattern (gitignore syntax); repeatable."),
         click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE",
