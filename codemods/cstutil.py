@@ -127,6 +127,28 @@ def has_comments(stmt: cst.CSTNode) -> bool:
     return bool(trailing is not None and trailing.comment)
 
 
+def dedent_continuations(expr: cst.BaseExpression, shift: int) -> cst.BaseExpression:
+    """``expr`` with its continuation lines moved ``shift`` columns left: after an unwrap
+    (``Variable(torch.ones(2,\n  3))`` -> ``torch.ones(2,\n 3)``) the arguments stay aligned with
+    their bracket. Unchanged when some continuation line is indented less than ``shift`` (then
+    it was not aligned to the removed prefix)."""
+    found: List[cst.ParenthesizedWhitespace] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_ParenthesizedWhitespace(self, node: cst.ParenthesizedWhitespace) -> None:
+            found.append(node)
+
+    expr.visit(_Collect())
+    if shift <= 0 or not found or any(len(w.last_line.value) < shift or not w.indent for w in found):
+        return expr
+
+    class _Shift(cst.CSTTransformer):
+        def leave_ParenthesizedWhitespace(self, original_node, updated_node):
+            return updated_node.with_changes(last_line=cst.SimpleWhitespace(updated_node.last_line.value[shift:]))
+
+    return cast(cst.BaseExpression, expr.visit(_Shift()))
+
+
 def comments_in(node: cst.CSTNode) -> List[str]:
     """The text of every comment inside ``node``, in source order."""
     found: List[str] = []

@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import libcst as cst
 
-from ..cstutil import grouped, lost_comments, method_call, with_trailing_comments
+from ..cstutil import code_of, dedent_continuations, grouped, lost_comments, method_call, with_trailing_comments
 from ..model import Example
 from ..rule import TreeRule
 from ..semantic.kinds import Grad, Legacy, Tensor, TorchRef
@@ -374,6 +374,10 @@ legacy call does on today's torch.
             flag = None
         requires = isinstance(flag, cst.Name) and flag.value == "True"
         new: cst.BaseExpression
+        if value is data.value and not isinstance(updated_node.whitespace_before_args, cst.ParenthesizedWhitespace):
+            # the value started right after `Variable(`: its continuation lines move left with it
+            shift = len(code_of(updated_node.func)) + len(code_of(updated_node.whitespace_after_func)) + 1 + len(code_of(updated_node.whitespace_before_args))
+            value = dedent_continuations(value, shift)
         if flag is None:
             if carries_grad(self.ctx.analysis.kind(original_value)):
                 new = method_call(value, "detach")

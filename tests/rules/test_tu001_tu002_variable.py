@@ -127,3 +127,26 @@ def test_deleted_rebinding_keeps_its_comments_on_lines_of_their_own():
         "    return model(y)\n"
     )
     assert migrate(r.new_source).new_source == r.new_source
+
+
+def test_continuation_lines_stay_aligned_after_an_unwrap():
+    src = (
+        "import torch\nfrom torch.autograd import Variable\n\n"
+        "def f():\n"
+        "    z = Variable(torch.ones(2,\n"
+        "                            3))\n"
+        "    w = Variable(\n"
+        "        torch.ones(2,\n"
+        "                   3))\n"
+        "    return z, w\n"
+    )
+    r = migrate(src)
+    assert r.new_source == (
+        "import torch\n\n"
+        "def f():\n"
+        "    z = torch.ones(2,\n"
+        "                   3)\n"
+        "    w = torch.ones(2,\n"
+        "                   3)\n"
+        "    return z, w\n"
+    ), r.new_source
