@@ -7,11 +7,13 @@ body of its own when the rules visit it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple, Union, cast
+from typing import Dict, List, Optional, Tuple, Union, cast
 
 import libcst as cst
 
 from ..imports import dotted_name
+from ..model import RuleKind
+from ..rule import TreeRule
 from ..torchapi import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED
 
 Body = Union[cst.FunctionDef, cst.Module]
@@ -130,6 +132,42 @@ def body_events(imports, root: Body) -> BodyEvents:
     else:
         root.visit(events)
     return events
+
+
+class _EventsOfFile:
+    """The events of each body, computed once per file for all the advisory rules."""
+
+    def __init__(self, ctx) -> None:
+        self.by_body: Dict[int, BodyEvents] = {}
+
+
+class AdvisoryRule(TreeRule):
+    """Base of the advisories: notes only, looking at each function body and the module's top
+    level of a file that imports torch (``check`` gets that body and its events)."""
+
+    kind = RuleKind.ADVISORY
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._visit_body(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._visit_body(node)
+
+    def _visit_body(self, body: Body) -> None:
+        if not self.imports.imports_torch or not self.wants(body):
+            return
+        cache = self.ctx.shared(_EventsOfFile).by_body
+        events = cache.get(id(body))
+        if events is None:
+            events = cache[id(body)] = body_events(self.imports, body)
+        self.check(body, events)
+
+    def wants(self, body: Body) -> bool:
+        """A cheap test before the events are computed (``False``: nothing to check here)."""
+        return True
+
+    def check(self, body: Body, events: BodyEvents) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
 
 
 def requires_grad_false(event: Event) -> Optional[str]:

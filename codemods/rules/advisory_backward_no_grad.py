@@ -1,19 +1,15 @@
 """TU054 backward-in-no-grad (advisory): ``.backward()`` inside a no-grad region."""
 from __future__ import annotations
 
-from typing import Union
-
 import libcst as cst
 
 from ..cstutil import code_of
-from ..model import Example, RuleKind
-from ..rule import TreeRule
-from ._advisory import body_events
+from ..model import Example
+from ._advisory import AdvisoryRule, Body, BodyEvents
 
 
-class BackwardInNoGrad(TreeRule):
+class BackwardInNoGrad(AdvisoryRule):
     code = "TU054"
-    kind = RuleKind.ADVISORY
     name = "backward-in-no-grad"
     summary = "Advisory: `.backward()` (training code) inside a `torch.no_grad()`/`inference_mode()` region or a `@torch.no_grad()` function"
     needles = ("no_grad", "inference_mode", "set_grad_enabled")
@@ -69,16 +65,7 @@ Fix safety: advisory only (no fix).
         ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        if self.imports.imports_torch:
-            self._check(node)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self.imports.imports_torch:
-            self._check(node)
-
-    def _check(self, body: Union[cst.Module, cst.FunctionDef]) -> None:
-        events = body_events(self.imports, body)
+    def check(self, body: Body, events: BodyEvents) -> None:
         for e in events.calls:
             if not e.no_grad:
                 continue

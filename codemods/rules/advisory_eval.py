@@ -1,19 +1,15 @@
 """TU050 eval-without-no-grad (advisory): ``model.eval()`` and then ``model(x)`` outside ``no_grad``."""
 from __future__ import annotations
 
-from typing import Union
-
 import libcst as cst
 
 from ..imports import dotted_name
-from ..model import Example, RuleKind
-from ..rule import TreeRule
-from ._advisory import body_events
+from ..model import Example
+from ._advisory import AdvisoryRule, Body, BodyEvents
 
 
-class EvalWithoutNoGrad(TreeRule):
+class EvalWithoutNoGrad(AdvisoryRule):
     code = "TU050"
-    kind = RuleKind.ADVISORY
     name = "eval-without-no-grad"
     summary = "Advisory: `model.eval()` and then `model(x)` outside `torch.no_grad()`/`inference_mode()`: graphs are still built during evaluation"
     needles = (".eval()",)
@@ -84,18 +80,10 @@ function returns to; then the graph is wanted.
         ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        if self.imports.imports_torch:
-            self._check(node)
+    def wants(self, body: Body) -> bool:
+        return "eval()" in (self.ctx.statement_code(body) if isinstance(body, cst.FunctionDef) else self.ctx.text)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self.imports.imports_torch:
-            self._check(node)
-
-    def _check(self, body: Union[cst.Module, cst.FunctionDef]) -> None:
-        if "eval()" not in (self.ctx.statement_code(body) if isinstance(body, cst.FunctionDef) else self.ctx.text):
-            return
-        events = body_events(self.imports, body)
+    def check(self, body: Body, events: BodyEvents) -> None:
         if events.decorated_no_grad or events.computes_gradients():
             return
         if "volatile" in (self.ctx.statement_code(body) if isinstance(body, cst.FunctionDef) else self.ctx.text):

@@ -1,19 +1,15 @@
 """TU053 freeze-for-inference (advisory): ``requires_grad = False`` where a ``no_grad()`` region was meant."""
 from __future__ import annotations
 
-from typing import Union
-
 import libcst as cst
 
 from ..imports import dotted_name
-from ..model import Example, RuleKind
-from ..rule import TreeRule
-from ._advisory import body_events, frozen_roots
+from ..model import Example
+from ._advisory import AdvisoryRule, Body, BodyEvents, frozen_roots
 
 
-class FreezeForInference(TreeRule):
+class FreezeForInference(AdvisoryRule):
     code = "TU053"
-    kind = RuleKind.ADVISORY
     name = "freeze-for-inference"
     summary = "Advisory: parameters frozen with `requires_grad = False` to run a model without gradients, where a `torch.no_grad()` region was meant"
     needles = ("requires_grad",)
@@ -73,16 +69,7 @@ Fix safety: advisory only (no fix).
         ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        if self.imports.imports_torch:
-            self._check(node)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self.imports.imports_torch:
-            self._check(node)
-
-    def _check(self, body: Union[cst.Module, cst.FunctionDef]) -> None:
-        events = body_events(self.imports, body)
+    def check(self, body: Body, events: BodyEvents) -> None:
         if events.decorated_no_grad:
             return
         # whole-model freezes: a loop over m.parameters(), or m.requires_grad_(False)

@@ -1,20 +1,16 @@
 """TU051 frozen-params-in-optimizer (advisory): frozen parameters still handed to the optimizer."""
 from __future__ import annotations
 
-from typing import Union
-
 import libcst as cst
 
 from ..imports import dotted_name
-from ..model import Example, RuleKind
-from ..rule import TreeRule
+from ..model import Example
 from ..torchapi import OPTIMIZERS
-from ._advisory import body_events, frozen_roots, prefix_of
+from ._advisory import AdvisoryRule, Body, BodyEvents, frozen_roots, prefix_of
 
 
-class FrozenParamsInOptimizer(TreeRule):
+class FrozenParamsInOptimizer(AdvisoryRule):
     code = "TU051"
-    kind = RuleKind.ADVISORY
     name = "frozen-params-in-optimizer"
     summary = "Advisory: parameters frozen with `requires_grad = False` while `optim.X(model.parameters())` still gets all of them"
     needles = ("requires_grad",)
@@ -72,16 +68,7 @@ hence the layout of its saved state.
         ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        if self.imports.imports_torch:
-            self._check(node)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self.imports.imports_torch:
-            self._check(node)
-
-    def _check(self, body: Union[cst.Module, cst.FunctionDef]) -> None:
-        events = body_events(self.imports, body)
+    def check(self, body: Body, events: BodyEvents) -> None:
         freezes = frozen_roots(events)
         if not freezes:
             return

@@ -1,19 +1,17 @@
 """TU052 stale-grad (advisory): ``.grad`` kept or assigned on tensors that no longer require grad."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional
 
 import libcst as cst
 
 from ..imports import dotted_name
-from ..model import Example, RuleKind
-from ..rule import TreeRule
-from ._advisory import body_events, frozen_roots, parameters_loop_root
+from ..model import Example
+from ._advisory import AdvisoryRule, Body, BodyEvents, frozen_roots, parameters_loop_root
 
 
-class StaleGrad(TreeRule):
+class StaleGrad(AdvisoryRule):
     code = "TU052"
-    kind = RuleKind.ADVISORY
     name = "stale-grad"
     summary = "Advisory: `p.requires_grad = False` after `backward()` without `p.grad = None`, or `.grad` assigned to a frozen tensor: optimizers keep stepping it"
     needles = ("requires_grad",)
@@ -87,16 +85,7 @@ Fix safety: advisory only (no fix).
         ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        if self.imports.imports_torch:
-            self._check(node)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self.imports.imports_torch:
-            self._check(node)
-
-    def _check(self, body: Union[cst.Module, cst.FunctionDef]) -> None:
-        events = body_events(self.imports, body)
+    def check(self, body: Body, events: BodyEvents) -> None:
         freezes = frozen_roots(events)
         if not freezes:
             return
