@@ -282,7 +282,7 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
 
     new_tree, failure = parses_as_written(new_text, path)
     if new_tree is not None and ctx.pending_imports:
-        used = _names_used(new_tree)
+        used = _names_used(new_tree, imported_locally=False)
         wanted = [m for m in ctx.pending_imports if m.split(".")[0] in used]
         if wanted:
             module = add_module_imports(module, wanted)
@@ -451,12 +451,28 @@ def _suppressed_statements(module: cst.Module, suppressions: List[Suppression]) 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _names_used(tree: ast.AST) -> set:
+def _names_used(tree: ast.AST, imported_locally: bool = True) -> set:
     """Names the code reads, including those inside string annotations (``x: "Variable"``),
-    which ``typing.get_type_hints`` resolves at run time."""
+    which ``typing.get_type_hints`` resolves at run time. ``imported_locally=False``: not those
+    read only inside functions that import the name themselves (``def f(): import torch``), which
+    need no module-level import (a module that imports torch lazily keeps doing so)."""
     used = set()
     annotations = []
-    for node in ast.walk(tree):
+    if imported_locally:
+        nodes = list(ast.walk(tree))
+    else:
+        nodes = []
+        stack: List[Tuple[ast.AST, frozenset]] = [(tree, frozenset())]
+        while stack:
+            node, local = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                local = local | {(a.asname or a.name).split(".")[0] for stmt in ast.walk(node)
+                                 if isinstance(stmt, (ast.Import, ast.ImportFrom)) for a in stmt.names}
+            if isinstance(node, ast.Name) and node.id in local:
+                continue
+            nodes.append(node)
+            stack.extend((child, local) for child in ast.iter_child_nodes(node))
+    for node in nodes:
         if isinstance(node, ast.Name):
             used.add(node.id)
         elif isinstance(node, ast.arg) and node.annotation is not None:

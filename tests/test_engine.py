@@ -271,3 +271,11 @@ def test_variable_cases_from_review_execute_like_the_original():
     exec(src, a)
     exec(out, b)
     assert a["res"] == b["res"] == [False, False, False]
+
+
+def test_a_module_that_imports_torch_lazily_keeps_doing_so():
+    """`import torch` inside the function that uses it: the rewrite needs no module-level import
+    (tensorboardX imports torch lazily so that it works without it)."""
+    src = "import numpy as np\n\ndef to_np(x):\n    import torch\n    if isinstance(x, torch.autograd.Variable):\n        x = x.data\n    return x\n"
+    r = migrate(src)
+    assert r.new_source.startswith("import numpy as np\n\ndef to_np(x):\n    import torch\n    if isinstance(x, torch.Tensor):")
