@@ -150,6 +150,7 @@ def run(
         if data is not None:
             found = cache.load(cache.key(path, data, opts), data)
             if found is not None:
+                found.path = path  # as this run names it (the entry is keyed by absolute path)
                 hits[i] = found
     misses = [item for i, item in enumerate(work) if i not in hits]
     if misses and project is None and index_files is not None:

@@ -180,7 +180,7 @@ def migrate(
     else:
         text, encoding = source, None
     assert text is not None
-    if not any(r.applies_to(text) for r in active):
+    if not any(_applies(r, text, project, path) for r in active):
         return result
     try:
         skip, suppressions = find_suppressions(text)
@@ -208,6 +208,11 @@ def migrate(
     result.edits = sorted(ctx.edits, key=lambda e: (e.line, e.column))
     result.notes = sorted(ctx.notes, key=lambda n: (n.line, n.column))
     return finish(result, text, new_text, encoding, ctx)  # no edit: the input itself; else its bytes outside the edits
+
+
+def _applies(rule: RuleType, text: str, project, path: str) -> bool:
+    """The prefilter: the rule's needles are in the text, or the index says it has work here."""
+    return rule.applies_to(text) or (project is not None and rule.applies_in_project(project, path))
 
 
 def _passes(rules: Sequence[RuleType]) -> List[List[RuleType]]:
@@ -247,7 +252,7 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
     summary = project.module_for_path(path) if project is not None else None
     imports = ImportTable(tree, summary.name, project, summary.package) if summary is not None else ImportTable(tree)
     ctx.text, ctx.module, ctx.tree, ctx.imports = text, module, tree, imports
-    tree_rules = [r for r in active if r.stage is Stage.TREE and r.applies_to(text)]
+    tree_rules = [r for r in active if r.stage is Stage.TREE and _applies(r, text, project, path)]
     suppressed = _suppressed_statements(module, result.suppressions) if result.suppressions else {}
     changed = False  # whether a hook returned another node than it was given (else the tree is the parse's)
     for group in _passes(tree_rules):

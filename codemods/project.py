@@ -66,6 +66,9 @@ class ClassSummary:
     methods: Dict[str, Kind] = field(default_factory=dict)
     old_style_function: bool = False
     init_params: List[str] = field(default_factory=list)  # ``__init__``'s parameters after self
+    # the other modules that refer to the class (import it, name it, subclass it): for an
+    # old-style autograd Function, the modules whose uses TU046 migrates with it
+    users: Set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -85,6 +88,9 @@ class ModuleSummary:
     # the text indexed, kept only for files that mention ``volatile``: TU010 computes a sibling's
     # call-site outcomes from it (the file on disk may already be migrated by the same run)
     volatile_text: Optional[str] = None
+    # the text indexed, kept only for files that define an old-style autograd Function or refer
+    # to one of another module: TU046 decides a class's conversion with its users' uses from it
+    function_text: Optional[str] = None
 
 
 def module_name_for(path: str) -> Tuple[str, bool, str]:
@@ -123,6 +129,7 @@ class ProjectIndex:
         # function migrated (a helper losing its parameter) needs their files among these.
         # None: every indexed file is migrated.
         self.targets: Optional[Set[str]] = None
+        self.class_refs: Set[Tuple[str, str]] = set()  # while building: (module, qualified name)
 
     def is_target(self, module: str) -> bool:
         """The run migrates (writes) this module's file too."""
@@ -286,6 +293,7 @@ class ProjectIndex:
         if targets is not None:
             index.targets = {os.path.abspath(t) for t in targets}
         parsed: Dict[str, Tuple[ast.Module, ModuleSummary]] = {}
+        texts: Dict[str, str] = {}  # while building (see function_text)
         for item in files:
             path, source = (item, None) if isinstance(item, str) else item
             try:
@@ -314,6 +322,7 @@ class ProjectIndex:
             summary.sha1 = hashlib.sha1(source if isinstance(source, bytes) else source.encode("utf-8")).hexdigest()
             if "volatile" in text:
                 summary.volatile_text = text
+            texts[name] = text
             index.modules[name] = summary
             index.by_path[summary.path] = name
             parsed[name] = (tree, summary)
@@ -325,6 +334,25 @@ class ProjectIndex:
         for name in _import_order(index, parsed):
             _summarise(index, *parsed[name], tables.pop(name, None))
         index.recording = False
+        functions = [(m, c) for m in index.modules.values() for c, cs in m.classes.items() if cs.old_style_function]
+        for user, qualified in sorted(index.class_refs):
+            module, _, name = qualified.rpartition(".")
+            if name == "*":  # ``from pkg import *``: the old-style Functions it brings in
+                for home, cls_name in functions:
+                    if home.name != user and index.exports(module, cls_name) and index.reexported(f"{module}.{cls_name}") == f"{home.name}.{cls_name}":
+                        home.classes[cls_name].users.add(user)
+                continue
+            found = index.split(qualified)
+            cls_summary = found[0].classes.get(found[1]) if found is not None else None
+            if cls_summary is not None:
+                cls_summary.users.add(user)
+        index.class_refs = set()
+        # keep the text of the modules that define an old-style Function and of their users
+        for summary in index.modules.values():
+            for cls_summary in summary.classes.values():
+                if cls_summary.old_style_function:
+                    for module in (summary.name, *cls_summary.users):
+                        index.modules[module].function_text = texts[module]
         index.stats = {"files": len(parsed), "parse_s": t1 - t0, "total_s": time.perf_counter() - t0}
         return index
 
@@ -514,11 +542,16 @@ def _record_calls(index: ProjectIndex, summary: ModuleSummary, analysis) -> None
     # a function used as a value (a callback, stored, exported through __all__) has callers the
     # index cannot see
     for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            _record_imported_classes(index, summary, analysis, node)
+            continue
         if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load):
             d = dotted(node)
             if d is None:
                 continue
             q = analysis.resolver.qualified(d)
+            if q is not None:
+                _record_class_user(index, summary, q)
             if q is None and isinstance(node, ast.Name) and (node.id in summary.functions or node.id in summary.classes):
                 q = f"{summary.name}.{node.id}"
             if q:
@@ -532,6 +565,29 @@ def _record_calls(index: ProjectIndex, summary: ModuleSummary, analysis) -> None
                     index.escaping.add((found[0].name, target))
                 elif (found[1] in found[0].functions or found[1] in found[0].classes) and id(node) not in called:
                     index.escaping.add((found[0].name, target))
+
+
+def _record_class_user(index: ProjectIndex, summary: ModuleSummary, qualified: str) -> None:
+    """Remember a reference to a possible project class (resolved once every module is
+    summarised: in an import cycle, the class's module may come later)."""
+    module = qualified.rpartition(".")[0]
+    if module != summary.name and module in index.modules:
+        index.class_refs.add((summary.name, qualified))
+
+
+def _record_imported_classes(index: ProjectIndex, summary: ModuleSummary, analysis, node: ast.ImportFrom) -> None:
+    """``from pkg.fn import RoIPool`` makes this module a user of the class even where the name is
+    rebound later (and so resolves to nothing): its uses must be looked at."""
+    from .imports import absolute_module, canonical
+
+    base = absolute_module(node.module, node.level, summary.name, summary.package) if node.level else node.module
+    if not base:
+        return
+    for alias in node.names:
+        if alias.name == "*":
+            _record_class_user(index, summary, f"{canonical(base)}.*")  # every class it exports
+        else:
+            _record_class_user(index, summary, canonical(index.reexported(canonical(f"{base}.{alias.name}"))))
 
 
 def _callee(analysis, inf, call: ast.Call, scope, summary: ModuleSummary):

@@ -101,3 +101,16 @@ def test_an_unwritable_cache_does_not_stop_the_run(tmp_path):
     blocker.write_text("a file where the cache folder should be")
     code, out, err = run(blocker, "check", src)
     assert code == 1 and "would change" in out and "Traceback" not in err
+
+
+def test_an_entry_stored_under_a_relative_name_is_written_where_this_run_names_the_file(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.py").write_text(LEGACY)
+    cache = tmp_path / "cache"
+    env = {"TORCHUPGRADE_CACHE_DIR": str(cache)}
+    assert tu("diff", "a.py", cwd=src, extra_env=env).returncode == 0  # stored as "a.py"
+    r = tu("apply", src / "a.py", cwd=tmp_path, extra_env=env)
+    assert r.returncode == 0, r.stderr
+    assert "x = torch.zeros(3)" in (src / "a.py").read_text()
+    assert not (tmp_path / "a.py").exists()

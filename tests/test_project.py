@@ -123,3 +123,59 @@ def test_a_helper_named_alone_keeps_what_its_callers_in_other_files_need(tmp_pat
     assert r.returncode == 0, r.stderr
     assert "def to_var(x):" in (tmp_path / "pkg" / "a.py").read_text()
     assert "to_var(x)" in (tmp_path / "main.py").read_text() and "volatile" not in (tmp_path / "main.py").read_text()
+
+
+ROI = """\
+from torch.autograd import Function
+
+
+class RoIPool(Function):
+    def __init__(self, h, w, scale):
+        self.scale = scale
+
+    def forward(self, features, rois):
+        return features * self.scale
+
+    def backward(self, grad_output):
+        return grad_output * self.scale, None
+"""
+ROI_MODEL = """\
+import torch.nn as nn
+from pkg import roi
+
+
+class Head(nn.Module):
+    def __init__(self, s):
+        super(Head, self).__init__()
+        self.pool = roi.RoIPool(7, 7, s)
+
+    def forward(self, x, rois):
+        return self.pool(x, rois)
+"""
+ROI_MAIN = """\
+from pkg.roi import *
+
+def pool(x, r):
+    return RoIPool(1, 1, 3.0)(x, r)
+"""
+
+
+def test_an_old_style_function_and_its_calls_in_other_modules_change_together(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "roi.py").write_text(ROI)
+    (tmp_path / "pkg" / "model.py").write_text(ROI_MODEL)
+    (tmp_path / "main.py").write_text(ROI_MAIN)
+    one = tu("diff", "-j", "1", "main.py", "pkg", cwd=tmp_path)
+    two = tu("diff", "-j", "2", "pkg", "main.py", cwd=tmp_path)
+    assert _per_file(one.stdout) == _per_file(two.stdout)
+    # named alone, the caller is left (its class's module is not migrated by that run), noted
+    alone = tu("diff", "main.py", cwd=tmp_path)
+    assert alone.stdout == b"" and b"its module `pkg.roi` is not migrated by this run" in alone.stderr
+    r = tu("apply", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "def forward(ctx, h, w, scale, features, rois):" in (tmp_path / "pkg" / "roi.py").read_text()
+    assert "self.pool = functools.partial(roi.RoIPool.apply, 7, 7, s)" in (tmp_path / "pkg" / "model.py").read_text()
+    assert "return RoIPool.apply(1, 1, 3.0, x, r)" in (tmp_path / "main.py").read_text()
+    again = tu("check", tmp_path)
+    assert again.returncode == 0 and b"would change" not in again.stdout

@@ -7,12 +7,15 @@ then apply the plan: the class is rebuilt in ``leave_ClassDef``, ``self.x`` beco
 """
 from __future__ import annotations
 
+import ast
+import weakref
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple, cast
 
 import libcst as cst
 
 from ..cstutil import code_of
+from ..imports import canonical
 from ..model import Example
 from ..rule import TreeRule
 from ..torchapi import AUTOGRAD_FUNCTION, FUNCTION_CTX_ATTRS
@@ -116,6 +119,9 @@ class _Plan:
     nig_index: Dict[int, int] = field(default_factory=dict)  # id(self.needs_input_grad[i]) -> new i
     returns: Set[int] = field(default_factory=set)  # ids of backward's returns to prefix with Nones
     sites: List[_Site] = field(default_factory=list)
+    # for a class of another project module: its qualified name (the plan is a copy of the one
+    # its own module makes, holding this module's sites)
+    foreign: Optional[str] = None
 
     @property
     def k(self) -> int:
@@ -163,8 +169,18 @@ The rule converts the class to the static form and migrates its call sites in th
   `state_dict()` and `print(model)` are unchanged). Without constructor arguments it is just
   `Fn.apply`.
 
-Calls in other modules cannot be seen (without a project index): when the class is public, or
-has no call site in its file, a note gives the new calling convention. What cannot be converted
+With the project index (the CLI always builds one), the class and its uses in the other
+modules of the project change together: `from roi import RoIPool` ... `RoIPool(7, 7, s)(x, r)`,
+`roi.RoIPool(...)`, a stored instance and names brought in by `from roi import *` are migrated
+in their own files as in the class's file. The class is converted only if every module that
+uses it is migrated by the same run and none of them has a use that cannot be migrated (a
+subclass, `isinstance`, an instance's attribute read, the imported name rebound): otherwise it
+is left unchanged, and its note names the module and the use; the callers of a class whose own
+file the run does not migrate keep their calls, noted. Each module's uses are judged on its text
+as the index read it, so the decision does not depend on the order files are written or on
+`--jobs`. Without an index (`migrate()` on a lone source), calls in other modules cannot be
+seen: when the class is public, or has no call site in its file, a note gives the new calling
+convention; with the index, that note is given only when the project has no call site at all. What cannot be converted
 exactly is left unchanged with a note saying why: an instance that keeps state across calls
 (`forward` or `backward` assigning an attribute the constructor set, `forward` reading what a
 previous `backward` stored), `forward` reading an attribute nobody sets, `self` used other than
@@ -186,6 +202,7 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
     messages = {
         "not-converted": "old-style autograd Function {name} (instance forward, called as {name}(...)(x): a RuntimeError in torch 2.13) left unchanged: {why}; convert it by hand to @staticmethod forward(ctx, ...)/backward(ctx, ...) called as {name}.apply(...)",
         "blocking-use": "{name} is an old-style autograd Function; this use stops its conversion: {why}",
+        "foreign-not-converted": "{name} is an old-style autograd Function (a RuntimeError in torch 2.13) of another module; its calls here are left unchanged: {why}",
         "other-modules": "{name} converted to a static autograd Function: calls in other modules must become {name}.apply({args}) ({why})",
     }
     examples = (
@@ -402,6 +419,52 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
             ),
         ),
         Example(
+            title="with the project index: a class used in a module the run does not migrate is left whole",
+            before="""
+            from torch.autograd import Function
+
+            class Crop(Function):
+                def __init__(self, size):
+                    self.size = size
+
+                def forward(self, x):
+                    return x[:self.size].clone()
+
+                def backward(self, g):
+                    return g
+            """,
+            modules=(("train", """
+                from example import Crop
+
+                def step(x):
+                    return Crop(4)(x)
+                """),),
+            notes=((3, "TU046", "a use in `train` is not migrated by this run"),),
+        ),
+        Example(
+            title="with the project index: calls of a class whose module the run does not migrate are left, noted",
+            before="""
+            from roi import RoIPool
+
+            def pool(x, rois):
+                return RoIPool(7, 7, 0.0625)(x, rois)
+            """,
+            modules=(("roi", """
+                from torch.autograd import Function
+
+                class RoIPool(Function):
+                    def __init__(self, h, w, scale):
+                        self.scale = scale
+
+                    def forward(self, x, rois):
+                        return x * self.scale
+
+                    def backward(self, g):
+                        return g * self.scale, None
+                """),),
+            notes=((4, "TU046", "its module `roi` is not migrated by this run"),),
+        ),
+        Example(
             title="new-style Functions and classes that are not torch's are left alone",
             before="""
             import torch
@@ -429,6 +492,12 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         ),
     )
 
+    @classmethod
+    def applies_in_project(cls, project, path: str) -> bool:
+        # a module that uses an old-style Function of another module need not say "Function"
+        summary = project.module_for_path(path)
+        return summary is not None and summary.function_text is not None
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self._plans: Dict[int, _Plan] = {}  # id(ClassDef) -> plan of a class that is converted
@@ -438,15 +507,63 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         self._direct: Dict[int, Tuple[_Plan, _Site]] = {}  # id(outer call) -> site
         self._partial: Dict[int, Tuple[_Plan, _Site]] = {}  # id(constructor call) -> site
         self._functools: Optional[str] = None
+        self._rebound: Dict[str, str] = {}  # local name imported from a class's module, rebound -> class
+        self._rebound_star: Dict[str, str] = {}  # class -> its name, star-imported and rebound
 
     # == analysis ===================================================================================
     def visit_Module(self, node: cst.Module) -> None:
+        found = self.analyse(node)
+        if found is None:
+            return
+        project, module_name = self.ctx.project, self._module_name()
+        for plan in found.local.values():
+            if plan.reasons or plan.blockers:
+                why = "; ".join(plan.reasons) if plan.reasons else "a use in this file cannot be migrated (see the other note)"
+                self.note(plan.cls, "not-converted", name=plan.name, why=why)
+                for use, why_use in plan.blockers:
+                    self.note(use, "blocking-use", name=plan.name, why=why_use)
+                continue
+            if project is not None and module_name is not None:
+                ok, why = project_decision(project, f"{module_name}.{plan.name}", module_name, found)
+                if not ok:
+                    self.note(plan.cls, "not-converted", name=plan.name, why=why)
+                    continue
+                self._adopt(plan, found)
+                continue
+            self._adopt(plan)
+        for qualified, fplan in found.foreign.items():
+            assert project is not None and module_name is not None  # foreign uses need the index
+            ok, why = project_decision(project, qualified, module_name, found)
+            if fplan.blockers:
+                for use, why_use in fplan.blockers:
+                    self.note(use, "blocking-use", name=fplan.name, why=why_use)
+                continue
+            if not ok:
+                if fplan.sites and not project.is_target(qualified.rpartition(".")[0]):
+                    self.note(fplan.sites[0].ctor, "foreign-not-converted", name=fplan.name, why=why)
+                continue
+            for site in fplan.sites:
+                if site.kind == "direct":
+                    assert site.outer is not None
+                    self._direct[id(site.outer)] = (fplan, site)
+                else:
+                    self._partial[id(site.ctor)] = (fplan, site)
+
+    def _module_name(self) -> Optional[str]:
+        project = self.ctx.project
+        summary = project.module_for_path(self.ctx.path) if project is not None else None
+        return summary.name if summary is not None else None
+
+    def analyse(self, node: cst.Module) -> Optional["ModuleUses"]:
+        """The plans for the module's own old-style Functions and for the project ones it uses
+        (with the index), before anything is reported; None when there are none."""
         candidates = []
         for stmt in node.body:
             if isinstance(stmt, cst.ClassDef) and self._old_style(stmt):
                 candidates.append(stmt)
-        if not candidates:
-            return
+        foreign = self._foreign_plans()
+        if not candidates and not foreign:
+            return None
         walk = _walk(node)
         names = {c.name.value for c in candidates}
         plans = {c.name.value: self._analyse_class(c) for c in candidates}
@@ -457,15 +574,37 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
                 for base in sub.bases:
                     if isinstance(base.value, cst.Name) and base.value.value in plans:
                         plans[base.value.value].reasons.append(f"it has subclasses ({sub.name.value}), which would need converting with it")
-        self._find_uses(walk, plans)
-        for plan in plans.values():
-            if plan.reasons or plan.blockers:
-                why = "; ".join(plan.reasons) if plan.reasons else "a use in this file cannot be migrated (see the other note)"
-                self.note(plan.cls, "not-converted", name=plan.name, why=why)
-                for use, why_use in plan.blockers:
-                    self.note(use, "blocking-use", name=plan.name, why=why_use)
-                continue
-            self._adopt(plan)
+        self._find_uses(walk, plans, foreign)
+        return ModuleUses(plans, foreign)
+
+    def _foreign_plans(self) -> Dict[str, _Plan]:
+        """One empty plan per old-style Function of another project module this file imports
+        (its signature from the class's own module, as the index read it)."""
+        project = self.ctx.project
+        module_name = self._module_name()
+        if project is None or module_name is None:
+            return {}
+        out: Dict[str, _Plan] = {}
+        for summary in project.modules.values():
+            for name, cls in summary.classes.items():
+                if not cls.old_style_function or module_name not in cls.users:
+                    continue
+                home = _dry_analysis(project, summary.name)
+                plan = home.local.get(name) if home is not None else None
+                if plan is not None:
+                    qualified = f"{summary.name}.{name}"
+                    out[qualified] = _foreign_copy(plan, qualified)
+                    if name not in self.imports.aliases and self.imports.resolve_dotted(name) != qualified and not self.imports.is_free(name):
+                        # brought in by a star import and rebound: its uses cannot be told apart
+                        self._rebound_star.setdefault(qualified, name)
+        for local, targets in sorted(self.imports.aliases.items()):
+            for target in sorted(targets):
+                qualified = canonical(project.reexported(target))
+                if qualified in out and self.imports.resolve_dotted(local) != qualified:
+                    # ``from fn import RoIPool`` and the name rebound: its uses cannot be told
+                    # apart (the blocker is noted on the import, see _find_uses)
+                    self._rebound[local] = qualified
+        return out
 
     def _old_style(self, cls: cst.ClassDef) -> bool:
         if not any(self.imports.resolve(b.value) in AUTOGRAD_FUNCTION for b in cls.bases):
@@ -480,8 +619,6 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         tree = self.ctx.tree
         if tree is None:
             return
-        import ast
-
         counts: Dict[str, int] = {}
         for node in ast.walk(tree):
             bound = None
@@ -764,25 +901,52 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
                 plan.attrs[id(node)] = "ctx"
 
     # -- uses of the class in the file ----------------------------------------------------------------
-    def _find_uses(self, walk: Walk, plans: Dict[str, _Plan]) -> None:
+    def _find_uses(self, walk: Walk, plans: Dict[str, _Plan], foreign: Dict[str, _Plan]) -> None:
         parent_of: Dict[int, cst.CSTNode] = {id(n): p for n, p, _ in walk.nodes if p is not None}
         scopes_of: Dict[int, Tuple[cst.CSTNode, ...]] = {id(n): s for n, _, s in walk.nodes}
+        project = self.ctx.project
+        foreign_names: Set[str] = set()
+        if foreign and project is not None:
+            foreign_names = {q.rpartition(".")[2] for q in foreign}
+            foreign_names |= {local for local, targets in self.imports.aliases.items() if any(canonical(project.reexported(t)) in foreign for t in targets)}
         for node, parent, scopes in walk.nodes:
-            if not (isinstance(node, cst.Name) and node.value in plans) or parent is None:
+            if isinstance(node, cst.ImportAlias) and self._rebound:
+                local = node.evaluated_alias or node.evaluated_name
+                if local in self._rebound:
+                    fplan = foreign[self._rebound[local]]
+                    fplan.blockers.append((node, f"the name {local} is bound more than once in this file"))
+            elif isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar) and self._rebound_star:
+                for qualified, name in sorted(self._rebound_star.items()):
+                    foreign[qualified].blockers.append((node, f"the name {name}, which this star import binds, is bound again in this file"))
+                self._rebound_star = {}
+            if parent is None:
                 continue
-            plan = plans[node.value]
+            plan: Optional[_Plan] = None
+            if isinstance(node, cst.Name) and node.value in plans:
+                plan = plans[node.value]
+            elif foreign_names and (
+                (isinstance(node, cst.Name) and node.value in foreign_names) or (isinstance(node, cst.Attribute) and node.attr.value in foreign_names)
+            ):
+                if isinstance(parent, (cst.ImportAlias, cst.AsName)):
+                    continue  # the import itself
+                plan = foreign.get(self.imports.resolve(node) or "")
+            if plan is None:
+                continue
             if isinstance(parent, cst.ClassDef) and parent.name is node:
                 continue
             if isinstance(parent, cst.Attribute) and parent.attr is node:
                 continue
-            if scopes and scopes[0] is plan.cls and not (isinstance(parent, cst.Call) and parent.func is node):
+            if plan.foreign is None and scopes and scopes[0] is plan.cls and not (isinstance(parent, cst.Call) and parent.func is node):
                 continue  # inside the class itself (super(Fn, self), Fn.CONSTANT): handled with it
             if isinstance(parent, cst.Arg) and isinstance(parent_of.get(id(parent)), cst.ClassDef):
+                if plan.foreign is not None:
+                    sub = cast(cst.ClassDef, parent_of[id(parent)])
+                    plan.blockers.append((sub, f"{sub.name.value} subclasses it, and would need converting with it"))
                 continue  # a base class: the subclass check
             if isinstance(parent, cst.Call) and parent.func is node:
                 self._construction(plan, parent, parent_of, scopes_of, walk)
                 continue
-            plan.blockers.append((node, f"{node.value} is used other than by constructing and calling it"))
+            plan.blockers.append((node, f"{code_of(node)} is used other than by constructing and calling it"))
 
     def _construction(self, plan: _Plan, call: cst.Call, parent_of, scopes_of, walk: Walk) -> None:
         ctor_sources = self._bind_ctor(plan, call)
@@ -887,7 +1051,7 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
         return sources
 
     # == rewriting ======================================================================================
-    def _adopt(self, plan: _Plan) -> None:
+    def _adopt(self, plan: _Plan, own: Optional[ModuleUses] = None) -> None:
         self._plans[id(plan.cls)] = plan
         for node_id, kind in plan.attrs.items():
             self._attrs[node_id] = (plan, kind)
@@ -902,7 +1066,12 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
                 self._partial[id(site.ctor)] = (plan, site)
         assert plan.forward is not None  # see _analyse_class
         args = ", ".join([p.name.value for p in plan.ctor_params] + [p.name.value for p in _positional_params(plan.forward)[1:]])
-        if not plan.sites:
+        module_name = self._module_name()
+        if own is not None and module_name is not None:
+            # the index saw the project: its call sites in other modules change with the class
+            if not plan.sites and not _project_sites(self.ctx.project, f"{module_name}.{plan.name}", module_name, own):
+                self.note(plan.cls, "other-modules", name=plan.name, args=args, why="no call site in the project")
+        elif not plan.sites:
             self.note(plan.cls, "other-modules", name=plan.name, args=args, why="no call site in this file")
         elif not plan.name.startswith("_"):
             self.note(plan.cls, "other-modules", name=plan.name, args=args, why="the class is public")
@@ -1027,11 +1196,11 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
             assert isinstance(ctor, cst.Call)
             args = self._args(s.ctor_sources, ctor.args) + self._args(s.input_sources, updated_node.args)
             self.edit(original_node, f"{plan.name}(...)(inputs) -> {plan.name}.apply(constructor arguments, inputs)")
-            return cst.Call(func=cst.Attribute(value=cst.Name(plan.name), attr=cst.Name("apply")), args=self._commas(args, updated_node.args), lpar=updated_node.lpar, rpar=updated_node.rpar)
+            return cst.Call(func=cst.Attribute(value=self._callee(ctor.func), attr=cst.Name("apply")), args=self._commas(args, updated_node.args), lpar=updated_node.lpar, rpar=updated_node.rpar)
         site = self._partial.get(id(original_node))
         if site is not None:
             plan, s = site
-            apply = cst.Attribute(value=cst.Name(plan.name), attr=cst.Name("apply"))
+            apply = cst.Attribute(value=self._callee(updated_node.func), attr=cst.Name("apply"))
             self.edit(original_node, f"stored {plan.name}(...) instance -> " + (f"functools.partial({plan.name}.apply, ...)" if plan.k else f"{plan.name}.apply"))
             if not plan.k:
                 return apply
@@ -1039,6 +1208,12 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
             args = [cst.Arg(apply)] + self._args(s.ctor_sources, updated_node.args)
             return cst.Call(func=cst.parse_expression(partial), args=self._commas(args, updated_node.args), lpar=updated_node.lpar, rpar=updated_node.rpar)
         return updated_node
+
+    @staticmethod
+    def _callee(func: cst.BaseExpression) -> cst.BaseExpression:
+        """The class as the call site names it (``RoIPool``, ``roi.RoIPool``), without the
+        call's own parentheses or spacing."""
+        return func.with_changes(lpar=[], rpar=[]) if isinstance(func, (cst.Name, cst.Attribute)) else func
 
     def _partial_ref(self) -> str:
         if self._functools is None:
@@ -1071,6 +1246,103 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
             else:
                 out.append(a.with_changes(comma=original[-1].comma if original else cst.MaybeSentinel.DEFAULT))
         return out
+
+
+# == the project: call sites in other modules ===============================================================
+@dataclass
+class ModuleUses:
+    """One module's analysis: plans for its own old-style Functions (by name) and for those of
+    other project modules it uses (by qualified name: the sites and blockers in this module)."""
+
+    local: Dict[str, _Plan]
+    foreign: Dict[str, _Plan]
+
+
+def _foreign_copy(plan: _Plan, qualified: str) -> _Plan:
+    return _Plan(
+        cls=plan.cls, name=plan.name, init=plan.init, forward=plan.forward, backward=plan.backward,
+        ctor_params=plan.ctor_params, n_inputs=plan.n_inputs, foreign=qualified,
+    )
+
+
+_DRY: "weakref.WeakKeyDictionary[object, Dict[str, Optional[ModuleUses]]]" = weakref.WeakKeyDictionary()
+
+
+def _dry_analysis(project, module: str) -> Optional[ModuleUses]:
+    """The analysis of another project module, from the text the index read (the file on disk
+    may already have been migrated by this run); cached per index. None: it cannot be analysed."""
+    per_project = _DRY.setdefault(project, {})
+    if module in per_project:
+        return per_project[module]
+    summary = project.modules.get(module)
+    text = summary.function_text if summary is not None else None
+    result: Optional[ModuleUses] = None
+    if text is not None:
+        per_project[module] = None  # a cycle of modules asking for each other's analysis
+        from ..imports import ImportTable
+        from ..rule import FileContext
+        from .volatile_plan import _text_repaired
+
+        try:
+            text = _text_repaired(summary.path, text)
+            tree = ast.parse(text)
+            mod = cst.parse_module(text)
+            imports = ImportTable(tree, summary.name, project, summary.package)
+            rule = OldStyleFunction(FileContext(summary.path, text, mod, imports, False, tree=tree, project=project))
+            result = rule.analyse(mod) or ModuleUses({}, {})
+        except (SyntaxError, ValueError, RecursionError, cst.ParserSyntaxError):
+            result = None
+    per_project[module] = result
+    return result
+
+
+def project_decision(project, qualified: str, own_module: str, own: ModuleUses) -> Tuple[bool, str]:
+    """Is the old-style Function ``qualified`` converted by this run? Its own module must
+    convert it and be migrated by the run, and so must every module of the project that uses
+    it, without a use that cannot be migrated: the class and its call sites change together.
+    ``own``: this module's analysis (the others are computed from the index's text)."""
+
+    def analysis(module: str) -> Optional[ModuleUses]:
+        return own if module == own_module else _dry_analysis(project, module)
+
+    module, _, name = qualified.rpartition(".")
+    if not project.is_target(module):
+        return False, f"its module `{module}` is not migrated by this run (name its file too, or the whole project)"
+    home = analysis(module)
+    plan = home.local.get(name) if home is not None else None
+    if plan is None or plan.reasons or plan.blockers:
+        return False, f"it cannot be converted in `{module}` (see the note there)"
+    summary = project.modules[module].classes.get(name)
+    users = sorted(summary.users) if summary is not None else []
+    for user in users:
+        if not project.is_target(user):
+            return False, f"a use in `{user}` is not migrated by this run (its file is in the project index, not among the files given; name it too, or the whole project)"
+        uses = analysis(user)
+        if uses is None:
+            return False, f"`{user}`, which uses it, could not be analysed"
+        fplan = uses.foreign.get(qualified)
+        if fplan is not None and fplan.blockers:
+            return False, f"a use in `{user}` cannot be migrated: {fplan.blockers[0][1]}"
+    for path in getattr(project, "left_out", ()):
+        try:
+            with open(path, "rb") as fh:
+                if name.encode() in fh.read():
+                    return False, "a file of the project that could not be indexed mentions it"
+        except OSError:
+            return False, "a file of the project could not be read"
+    return True, ""
+
+
+def _project_sites(project, qualified: str, own_module: str, own: ModuleUses) -> int:
+    """The call sites of ``qualified`` in the other modules of the project."""
+    module, _, name = qualified.rpartition(".")
+    summary = project.modules[module].classes.get(name)
+    n = 0
+    for user in sorted(summary.users) if summary is not None else []:
+        uses = own if user == own_module else _dry_analysis(project, user)
+        fplan = uses.foreign.get(qualified) if uses is not None else None
+        n += len(fplan.sites) if fplan is not None else 0
+    return n
 
 
 def _class_members(cls: cst.ClassDef) -> Sequence[cst.CSTNode]:

@@ -331,3 +331,108 @@ def f(x):
     x = torch.randn(3, requires_grad=True)
     ns["f"](x).sum().backward()
     assert torch.equal(x.grad, torch.full((3,), 4.0))
+
+
+# -- the class in one module, its call sites in others (project index) -------------------------------
+def _split_project(tmp_path):
+    """LEGACY split the way 2017 repositories are: the Functions in ``pkg/functions.py``, the
+    module using a stored instance in ``pkg/head.py`` (through ``from ... import``), a script
+    calling one through its module (``functions._ScaledCrop(3)(x, o)``)."""
+    classes, rest = LEGACY.split("class Head(nn.Module):")
+    head, once = rest.split("def crop_once")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "functions.py").write_text(classes)
+    (tmp_path / "pkg" / "head.py").write_text(
+        "import functools\nimport torch.nn as nn\nfrom pkg.functions import _ScaledCrop\n\n\nclass Head(nn.Module):" + head
+    )
+    (tmp_path / "run.py").write_text(
+        "from pkg import functions\nfrom pkg.functions import _Square\n\n\ndef crop_once" + once.replace("_ScaledCrop(3)", "functions._ScaledCrop(3)")
+    )
+    return sorted(str(p) for p in tmp_path.rglob("*.py"))
+
+
+def _migrate_project(paths, targets=None):
+    from torchupgrade.codemods.project import ProjectIndex
+
+    index = ProjectIndex.build(paths, targets=targets)
+    out = {}
+    for path in targets or paths:
+        with open(path) as fh:
+            src = fh.read()
+        r = migrate(src, path=path, project=index, select=["TU046"])
+        assert r.failure is None, r.failure
+        assert migrate(r.new_source, path=path, project=index, select=["TU046"]).new_source == r.new_source, path
+        out[path] = r
+    return out
+
+
+def test_call_sites_in_other_modules_are_migrated_with_the_class(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    paths = _split_project(tmp_path)
+    results = _migrate_project(paths)
+    for path, r in results.items():
+        assert not r.notes, (path, r.notes)
+        with open(path, "w") as fh:
+            fh.write(r.new_source)
+    head_src = (tmp_path / "pkg" / "head.py").read_text()
+    assert "self.crop = functools.partial(_ScaledCrop.apply, size, scale)" in head_src
+    run_src = (tmp_path / "run.py").read_text()
+    assert "return functions._ScaledCrop.apply(3, 1.0, x, offsets) + _Square.apply(x[:, :3])" in run_src
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("pkg", "pkg.functions", "pkg.head", "run"):
+        sys.modules.pop(name, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        head_mod, run_mod = importlib.import_module("pkg.head"), importlib.import_module("run")
+        x = torch.randn(4, 7, requires_grad=True)
+        offsets = torch.tensor([0, 1, 4, 2])
+        torch.manual_seed(0)
+        head = head_mod.Head(3, 0.25)
+        out = head(x, offsets) .sum() + run_mod.crop_once(x, offsets).pow(2).sum()
+        out.backward()
+    torch.manual_seed(0)
+    lin = nn.Linear(3, 2)
+    x_ref = x.detach().clone().requires_grad_()
+    ref = (lin(ModernCrop.apply(3, 0.25, x_ref, offsets)) + lin(ModernCrop.apply(3, 0.25, x_ref * 2, offsets))).sum()
+    ref = ref + (ModernCrop.apply(3, 1.0, x_ref, offsets) + ModernSquare.apply(x_ref[:, :3])).pow(2).sum()
+    ref.backward()
+    assert torch.equal(out, ref) and torch.equal(x.grad, x_ref.grad)
+    for name in ("pkg", "pkg.functions", "pkg.head", "run"):
+        sys.modules.pop(name, None)
+
+
+def test_a_class_whose_callers_are_not_migrated_by_the_run_is_left_whole(tmp_path):
+    paths = _split_project(tmp_path)
+    functions = str(tmp_path / "pkg" / "functions.py")
+    (r,) = _migrate_project(paths, targets=[functions]).values()
+    assert not r.changed
+    assert any("a use in `pkg.head` is not migrated by this run" in n.message for n in r.notes), r.notes
+    # and the callers alone keep their calls, noted
+    head = str(tmp_path / "pkg" / "head.py")
+    (r,) = _migrate_project(paths, targets=[head]).values()
+    assert not r.changed
+    assert [n.rule for n in r.notes] == ["TU046"] and "its module `pkg.functions` is not migrated" in r.notes[0].message
+
+
+@pytest.mark.parametrize("use, why", [
+    ("print(isinstance(None, _ScaledCrop))", "used other than by constructing and calling it"),
+    ("class Sub(_ScaledCrop):\n    pass", "Sub subclasses it"),
+    ("f = _ScaledCrop(3)\nprint(f.size)", "reads an attribute of an instance"),
+    ("def g():\n    _ScaledCrop = None", "bound more than once in this file"),
+])
+def test_a_use_in_another_module_that_cannot_be_migrated_stops_the_conversion(tmp_path, use, why):
+    paths = _split_project(tmp_path)
+    head = tmp_path / "pkg" / "head.py"
+    head.write_text(head.read_text() + "\n\n" + use + "\n")
+    results = _migrate_project(paths)
+    functions = results[str(tmp_path / "pkg" / "functions.py")]
+    assert "_ScaledCrop" not in "".join(e.message for e in functions.edits if "_Square" not in e.message)
+    assert any("left unchanged: a use in `pkg.head` cannot be migrated" in n.message and why in n.message for n in functions.notes), functions.notes
+    # neither caller changes its uses, as the class stays old-style
+    assert not results[str(head)].changed
+    assert "functions._ScaledCrop(3)(x, offsets)" in results[str(tmp_path / "run.py")].new_source
+    assert any(why in n.message for n in results[str(head)].notes)
