@@ -343,6 +343,8 @@ class _Batch(cst.CSTTransformer):
                 assert ctx.module is not None
                 ids |= skippable_statements(ctx.module, ctx, needles)
             self.skip.append(ids)
+        self._any_skip: Set[int] = set().union(*self.skip) if self.skip else set()
+        self._stops = 0  # how many entries of ``stopped`` are set
         self._visits: Dict[type, List[Tuple[int, object]]] = {}
         self._leaves: Dict[type, List[Tuple[int, object]]] = {}
         self._scopes_seen = 0  # scope nodes met so far, in source order (see SemanticModel)
@@ -375,14 +377,17 @@ class _Batch(cst.CSTTransformer):
                 model.check_scope(node, index)
         stopped = self.stopped
         key = id(node)
-        for i, skip in enumerate(self.skip):
-            if stopped[i] is None and key in skip:
-                stopped[i] = node
-                self.leave_on_stop[i] = False
+        if key in self._any_skip:
+            for i, skip in enumerate(self.skip):
+                if stopped[i] is None and key in skip:
+                    stopped[i] = node
+                    self.leave_on_stop[i] = False
+                    self._stops += 1
         for i, hook in self._hooks(self._visits, "visit_", type(node)):
             if stopped[i] is None and hook(node) is False:  # type: ignore[operator]
                 stopped[i] = node
                 self.leave_on_stop[i] = True
+                self._stops += 1
         self.ctx.parents.append(node)
         return True
 
@@ -400,9 +405,11 @@ class _Batch(cst.CSTTransformer):
             if new_node is not updated_node:
                 self.changed = True
             updated_node = new_node
-        for i, s in enumerate(stopped):
-            if s is original_node:
-                stopped[i] = None
+        if self._stops:
+            for i, s in enumerate(stopped):
+                if s is original_node:
+                    stopped[i] = None
+                    self._stops -= 1
         if isinstance(original_node, SCOPE_NODES):
             self.ctx.scope_path.pop()
         if self.ctx.removed and isinstance(updated_node, (cst.IndentedBlock, cst.Module)):

@@ -29,7 +29,9 @@ FixClass.UNPROVEN)`` applies only with ``unsafe=True`` and otherwise records a n
 """
 from __future__ import annotations
 
+import ast
 import enum
+import io
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
@@ -76,6 +78,7 @@ class FileContext:
         self.cleanup: Dict[str, Set[str]] = {}
         self._analyses: Dict[type, Any] = {}
         self._statement_code: Dict[int, Tuple[cst.CSTNode, str]] = {}
+        self._lines: Optional[List[str]] = None
         # statements rules asked to delete (the batched traversal prunes them from their block)
         self.removed: Dict[int, cst.CSTNode] = {}
         # indices (into the semantic model's ordered scopes) of the scopes the batched traversal
@@ -110,6 +113,12 @@ class FileContext:
         self._reports = []
 
     # -- shared per-file data ----------------------------------------------------------------------
+    def source_lines(self) -> Optional[List[str]]:
+        """The text's lines as the ``ast`` numbers them (``\n``, ``\r\n`` or ``\r``), ends kept."""
+        if self._lines is None and self.text is not None:
+            self._lines = io.StringIO(self.text, newline="").readlines()
+        return self._lines
+
     def statement_code(self, stmt: cst.CSTNode) -> str:
         """Source code of a statement node, cached by identity for the whole file."""
         entry = self._statement_code.get(id(stmt))
@@ -306,17 +315,61 @@ class LegacyTreeRule(Rule, PruningTransformer):
 def skippable_statements(module: cst.Module, ctx: FileContext, needles: Tuple[str, ...]) -> Set[int]:
     """ids of top-level statements and class members whose code contains none of ``needles``."""
     skip: Set[int] = set()
+    lines = ctx.source_lines()
 
-    def check(stmts) -> None:
-        for stmt in stmts:
-            code = ctx.statement_code(stmt)
+    def check(stmts, ast_stmts) -> None:
+        spans = _line_spans(stmts, ast_stmts) if lines is not None else None
+        for i, stmt in enumerate(stmts):
+            if spans is not None and lines is not None:
+                first, last = spans[i]
+                code = "".join(lines[first - 1:last])  # whole lines: a superset of its code
+            else:
+                code = ctx.statement_code(stmt)
             if not any(n in code for n in needles):
                 skip.add(id(stmt))
             elif isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
-                check(stmt.body.body)
+                node = _ast_class(ast_stmts, spans, i) if spans is not None else None
+                check(stmt.body.body, node.body if node is not None else None)
 
-    check(module.body)
+    check(module.body, ctx.tree.body if isinstance(ctx.tree, ast.Module) else None)
     return skip
+
+
+def _line_spans(stmts: Sequence[cst.CSTNode], ast_stmts) -> Optional[List[Tuple[int, int]]]:
+    """(first, last) line of each libcst statement, from the ``ast`` statements of the same
+    block (a simple-statement line holds several ``;``-separated ones); None if they do not
+    correspond one to one."""
+    if ast_stmts is None:
+        return None
+    out: List[Tuple[int, int]] = []
+    k = 0
+    for stmt in stmts:
+        n = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+        group = ast_stmts[k:k + n]
+        k += n
+        if len(group) != n or (not isinstance(stmt, cst.SimpleStatementLine) and not _same_kind(stmt, group[0])):
+            return None
+        first = min([g.lineno for g in group] + [d.lineno for g in group for d in getattr(g, "decorator_list", ())])
+        last = max(g.end_lineno or g.lineno for g in group)
+        out.append((first, last))
+    return out if k == len(ast_stmts) else None
+
+
+def _same_kind(stmt: cst.CSTNode, node: ast.stmt) -> bool:
+    if isinstance(stmt, cst.ClassDef):
+        return isinstance(node, ast.ClassDef) and node.name == stmt.name.value
+    if isinstance(stmt, cst.FunctionDef):
+        return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == stmt.name.value
+    return not isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+
+
+def _ast_class(ast_stmts, spans, i: int) -> Optional[ast.ClassDef]:
+    """The ``ast`` node of the i-th libcst statement when it is a class."""
+    first = spans[i][0]
+    for node in ast_stmts:
+        if isinstance(node, ast.ClassDef) and min([node.lineno] + [d.lineno for d in node.decorator_list]) == first:
+            return node
+    return None
 
 
 _SKIPPING: Dict[type, type] = {}

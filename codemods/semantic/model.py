@@ -115,6 +115,8 @@ _SCOPE_KINDS = {
     cst.ListComp: "comp", cst.SetComp: "comp", cst.DictComp: "comp", cst.GeneratorExp: "comp",
 }
 SCOPE_NODES = tuple(_SCOPE_KINDS)
+# nodes below a statement that change the environment of the code inside them
+_ENV_BOUNDARIES = (*SCOPE_NODES, cst.IfExp, cst.IndentedBlock)
 
 
 class SemanticModel:
@@ -135,6 +137,7 @@ class SemanticModel:
         self._positions: dict = {}  # id(block) -> (block, {id(statement): index})
         self._prefix: dict = {}  # id(block) -> (block, [environment before statement 0, 1, ...])
         self._assigned: dict = {}  # id(statement) -> (statement, the names it may bind)
+        self._env_memo: dict = {}  # id(innermost statement) -> (statement, scope, environment)
 
     # -- scopes ---------------------------------------------------------------------------------------
     @property
@@ -213,6 +216,27 @@ class SemanticModel:
         enclosing block (a name assigned anywhere in an enclosing loop, or in a compound statement
         on the way, is left out: its value there is not certain). Prefixes are computed once per
         block position, so a file costs linear time."""
+        parents = self.ctx.parents
+        # every query inside one statement (not inside a lambda, conditional expression or
+        # comprehension of it) has the same environment: computed once per statement
+        key = None
+        for j in range(len(parents) - 1, -1, -1):
+            node = parents[j]
+            if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                key = id(node)
+                break
+            if isinstance(node, _ENV_BOUNDARIES):
+                break
+        if key is not None:
+            hit = self._env_memo.get(key)
+            if hit is not None and hit[0] is parents[j] and hit[1] is scope:
+                return hit[2]
+        env = self._compute_env(scope)
+        if key is not None:
+            self._env_memo[key] = (parents[j], scope, env)
+        return env
+
+    def _compute_env(self, scope: Scope) -> dict:
         parents = self.ctx.parents
         path: List[Tuple[Block, int]] = []  # (block, index of the statement on the path), outermost first
         for i, node in enumerate(parents):
