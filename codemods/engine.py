@@ -323,6 +323,11 @@ def _legacy_pass(rule_cls: RuleType, ctx: FileContext, module: cst.Module, suppr
     return module.visit(rule)
 
 
+# the scope node classes (exact types: an isinstance check against libcst's ABCs is slow, and the
+# traversal asks it for every node)
+_SCOPE_TYPES = frozenset(SCOPE_NODES)
+
+
 class _Batch(cst.CSTTransformer):
     """One traversal that runs several rules' visit/leave hooks (see ``rule.TreeRule``)."""
 
@@ -368,7 +373,7 @@ class _Batch(cst.CSTTransformer):
         return hooks
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, SCOPE_NODES):
+        if type(node) in _SCOPE_TYPES:
             index = self._scopes_seen
             self._scopes_seen += 1
             self.ctx.scope_path.append(index)
@@ -410,7 +415,7 @@ class _Batch(cst.CSTTransformer):
                 if s is original_node:
                     stopped[i] = None
                     self._stops -= 1
-        if isinstance(original_node, SCOPE_NODES):
+        if cls in _SCOPE_TYPES:
             self.ctx.scope_path.pop()
         if self.ctx.removed and isinstance(updated_node, (cst.IndentedBlock, cst.Module)):
             pruned = prune_block(updated_node, self.ctx.removed)

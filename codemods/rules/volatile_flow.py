@@ -151,11 +151,23 @@ def children(node: cst.CSTNode) -> List[cst.CSTNode]:
     out: List[cst.CSTNode] = []
     for name in names:
         v = getattr(node, name)
-        if isinstance(v, cst.CSTNode):
+        t = type(v)
+        if t is list or t is tuple:
+            out.extend(x for x in v if _is_node(type(x)))
+        elif _is_node(t):
             out.append(v)
-        elif isinstance(v, (list, tuple)):
-            out.extend(x for x in v if isinstance(x, cst.CSTNode))
     return out
+
+
+_NODE_TYPES: Dict[type, bool] = {}
+
+
+def _is_node(t: type) -> bool:
+    """``issubclass(t, cst.CSTNode)``, memoised (an ABC check costs far more than a dict hit)."""
+    hit = _NODE_TYPES.get(t)
+    if hit is None:
+        hit = _NODE_TYPES[t] = issubclass(t, cst.CSTNode)
+    return hit
 
 
 def walk(node: cst.CSTNode, stop: tuple = ()):
