@@ -33,7 +33,7 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..cstutil import code_of, target_names
+from ..cstutil import children, code_of, target_names
 from ..imports import dotted_name
 from ..semantic.kinds import PYNUM, PYVAL, Enumerate, Grad, Module, Sequence_, Simple, Tensor, TorchRef, Tuple_, Zip
 from ..torchapi import COMPARISON_METHODS, FRESH_VIEW_METHODS, INDEX_METHODS, VARIABLE
@@ -134,40 +134,6 @@ class ScopeResult:
     is_generator: bool = False
     assigned: Set[str] = field(default_factory=set)
     flag_nodes: Dict[str, cst.BaseExpression] = field(default_factory=dict)
-
-
-_FIELDS: Dict[type, Tuple[str, ...]] = {}
-
-
-def children(node: cst.CSTNode) -> List[cst.CSTNode]:
-    """The child nodes of ``node`` (its dataclass fields; cheaper than ``node.children``, which
-    rebuilds the node). Not in source order."""
-    names = _FIELDS.get(type(node))
-    if names is None:
-        import dataclasses
-
-        names = tuple(f.name for f in dataclasses.fields(node))
-        _FIELDS[type(node)] = names
-    out: List[cst.CSTNode] = []
-    for name in names:
-        v = getattr(node, name)
-        t = type(v)
-        if t is list or t is tuple:
-            out.extend(x for x in v if _is_node(type(x)))
-        elif _is_node(t):
-            out.append(v)
-    return out
-
-
-_NODE_TYPES: Dict[type, bool] = {}
-
-
-def _is_node(t: type) -> bool:
-    """``issubclass(t, cst.CSTNode)``, memoised (an ABC check costs far more than a dict hit)."""
-    hit = _NODE_TYPES.get(t)
-    if hit is None:
-        hit = _NODE_TYPES[t] = issubclass(t, cst.CSTNode)
-    return hit
 
 
 def walk(node: cst.CSTNode, stop: tuple = ()):

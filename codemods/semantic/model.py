@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union, cast
 
 import libcst as cst
 
@@ -338,41 +338,28 @@ class SemanticModel:
 
 
 def _assigned_names(node: cst.CSTNode) -> set:
-    """Names a statement (or any statement inside it) may bind."""
+    """Names a statement (or any statement inside it) may bind: assignment, augmented and
+    annotated assignment, ``for`` and ``with ... as`` targets, ``:=``, ``global``, and nested
+    ``def``/``class`` names (not what is inside them)."""
+    from ..cstutil import children
+
     names: set = set()
-
-    class Collect(cst.CSTVisitor):
-        def visit_AssignTarget(self, n):
-            names.update(_target_names(n.target))
-
-        def visit_AugAssign(self, n):
-            names.update(_target_names(n.target))
-
-        def visit_AnnAssign(self, n):
-            names.update(_target_names(n.target))
-
-        def visit_For(self, n):
-            names.update(_target_names(n.target))
-
-        def visit_WithItem(self, n):
-            if n.asname is not None:
-                names.update(_target_names(n.asname.name))
-
-        def visit_NamedExpr(self, n):
-            names.update(_target_names(n.target))
-
-        def visit_FunctionDef(self, n):
-            names.add(n.name.value)
-            return False
-
-        def visit_ClassDef(self, n):
-            names.add(n.name.value)
-            return False
-
-        def visit_Global(self, n):
-            names.update(a.name.value for a in n.names)
-
-    node.visit(Collect())
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t is cst.FunctionDef or t is cst.ClassDef:
+            names.add(cast(Union[cst.FunctionDef, cst.ClassDef], n).name.value)
+            continue
+        if t is cst.AssignTarget or t is cst.AugAssign or t is cst.AnnAssign or t is cst.For or t is cst.NamedExpr:
+            names.update(_target_names(n.target))  # type: ignore[attr-defined]
+        elif t is cst.WithItem:
+            asname = cast(cst.WithItem, n).asname
+            if asname is not None:
+                names.update(_target_names(asname.name))
+        elif t is cst.Global:
+            names.update(a.name.value for a in cast(cst.Global, n).names)
+        stack.extend(children(n))
     return names
 
 
