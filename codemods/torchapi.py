@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Dict, Tuple
 
 VARIABLE = "torch.autograd.Variable"
+# the base class of every 0.3 tensor type (removed; ``torch.Tensor`` today)
+TENSOR_BASE = frozenset({"torch._TensorBase", "torch.tensor._TensorBase"})
 
 # Factories that create a fresh tensor (no grad, nothing else references it) and accept
 # ``requires_grad=`` as a keyword (verified against torch 2.13 signatures).

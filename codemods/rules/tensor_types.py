@@ -7,7 +7,7 @@ import libcst as cst
 
 from ..model import Example, FixClass
 from ..rule import TreeRule
-from ..torchapi import CONSTRUCTORS, DTYPE_METHODS, FACTORIES_WITH_REQUIRES_GRAD, LEGACY_TYPES, OTHER_FACTORIES
+from ..torchapi import CONSTRUCTORS, DTYPE_METHODS, FACTORIES_WITH_REQUIRES_GRAD, LEGACY_TYPES, OTHER_FACTORIES, TENSOR_BASE, VARIABLE
 from ._legacy_util import module_ref
 
 # methods only tensors have, whose result is a tensor (a Module has none of them)
@@ -30,7 +30,7 @@ def _type_string(expr: cst.BaseExpression) -> Optional[str]:
 
 class TensorTypeObjects(TreeRule):
     code = "TU041"
-    owns = ("call:x.type(torch.XTensor)", "compare:type(x) == torch.XTensor")
+    owns = ("call:x.type(torch.XTensor)", "compare:type(x) == torch.XTensor", "attr:torch._TensorBase")
     name = "tensor-type-objects"
     fix_classes = (FixClass.EXACT, FixClass.RESTORING, FixClass.UNPROVEN)
     summary = "`x.type(torch.FloatTensor)` -> `x.to('cpu', torch.float32)` on tensors; `type(x) == torch.FloatTensor` (always False since 0.4) -> `isinstance(x, torch.FloatTensor)`"
@@ -54,6 +54,15 @@ Two uses of the legacy type objects (`torch.FloatTensor`, `torch.cuda.LongTensor
   stopped running. The rule restores the 0.3 test: `isinstance(x, torch.FloatTensor)` (which
   torch 2.13 still answers by dtype and device).
 
+`torch._TensorBase` (and `torch.tensor._TensorBase`), the base class of every 0.3 tensor type,
+is gone (an AttributeError in torch 2.13, when the line runs): as the class of an `isinstance`
+test it becomes `torch.Tensor`. In 0.3 it matched every plain tensor and no `Variable`; today
+every tensor is a `torch.Tensor`. So the rewrite is exact where `Variable` is in the same
+`isinstance` tuple (`(torch.tensor._TensorBase, Variable)`: both matched in 0.3) or where the
+test is an `elif` after `if isinstance(x, Variable):` on the same name (a Variable never
+reached it); restoring in a file that does not use `Variable`; elsewhere unproven (a Variable
+reaching it was not a `_TensorBase` in 0.3). Other uses get a note.
+
 `x.type()` (the type string) and comparisons such as `x.type() == 'torch.cuda.FloatTensor'` still
 work as in 0.3 and are left alone (there is no shorter exact spelling: the string also encodes
 the layout). `isinstance(x, torch.FloatTensor)` is kept too.
@@ -69,6 +78,7 @@ assumes one GPU).
         "receiver": "x.type({type}) left unchanged: on a tensor it is x.to({device!r}, torch.{dtype}), but the receiver may be an nn.Module, whose .type() also casts integer buffers",
         "mixed-types": "type(x) in (...) with legacy tensor types among other classes: type(x) is torch.Tensor for every tensor since 0.4, so the tensor types never match; rewrite with isinstance by hand",
         "no-torch": "no usable name for torch in this file",
+        "tensor-base": "{name} was removed (an AttributeError in torch 2.13): it was the base class of the 0.3 tensor types; use torch.Tensor by hand (which also matches what were Variables)",
     }
     examples = (
         Example(
@@ -135,6 +145,50 @@ assumes one GPU).
             base = type(x) == torch.Tensor
             """,
             notes=((3, "TU041", "may be an nn.Module"), (6, "TU041", "among other classes")),
+        ),
+        Example(
+            title="torch._TensorBase (removed) in isinstance tests: after a Variable branch, beside Variable",
+            before="""
+            import torch
+            from torch.autograd import Variable
+
+            def sanitize(x):
+                if isinstance(x, Variable):
+                    return sanitize(x.data)
+                elif isinstance(x, torch._TensorBase):
+                    return x.cpu().tolist()
+                return x
+
+            def is_data(x):
+                return isinstance(x, (torch.tensor._TensorBase, Variable))
+            """,
+            after="""
+            import torch
+            from torch.autograd import Variable
+
+            def sanitize(x):
+                if isinstance(x, Variable):
+                    return sanitize(x.data)
+                elif isinstance(x, torch.Tensor):
+                    return x.cpu().tolist()
+                return x
+
+            def is_data(x):
+                return isinstance(x, (torch.Tensor, Variable))
+            """,
+        ),
+        Example(
+            title="torch._TensorBase elsewhere: unproven in a file with Variable, noted outside isinstance",
+            before="""
+            import torch
+            from torch.autograd import Variable
+
+            def plain(x):
+                return isinstance(x, torch._TensorBase)
+
+            base = torch._TensorBase
+            """,
+            notes=((5, "TU041", "--unsafe"), (7, "TU041", "torch._TensorBase was removed")),
         ),
         Example(
             title="no name for torch",
@@ -219,6 +273,73 @@ assumes one GPU).
     def _drop(self, expr: cst.BaseExpression, q: str) -> None:
         if isinstance(expr, cst.Name):
             self.ctx.drop_import_when_unused(q)
+
+    # -- torch._TensorBase ----------------------------------------------------------------------
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        return self._tensor_base(original_node, updated_node)
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        parent = self.ctx.parents[-1] if self.ctx.parents else None
+        if isinstance(parent, (cst.Attribute, cst.ImportAlias, cst.AsName)):
+            return updated_node  # a part of a dotted name, or the import itself
+        return self._tensor_base(original_node, updated_node)
+
+    def _tensor_base(self, original_node: Union[cst.Name, cst.Attribute], updated_node: cst.BaseExpression) -> cst.BaseExpression:
+        q = self.imports.resolve(original_node)
+        if q not in TENSOR_BASE:
+            return updated_node
+        parents = self.ctx.parents
+        # isinstance(x, TB) or isinstance(x, (TB, ...)): the class argument
+        k = len(parents) - 1
+        tuple_node = None
+        if k >= 1 and isinstance(parents[k], cst.Element) and isinstance(parents[k - 1], cst.Tuple):
+            tuple_node = cast(cst.Tuple, parents[k - 1])
+            k -= 2
+        arg = parents[k] if k >= 0 else None
+        call = parents[k - 1] if k >= 1 else None
+        if not (
+            isinstance(arg, cst.Arg) and isinstance(call, cst.Call) and self.imports.is_builtin(call.func, "isinstance")
+            and len(call.args) == 2 and call.args[1] is arg and not arg.keyword and not arg.star
+        ):
+            self.note(original_node, "tensor-base", name=q)
+            return updated_node
+        torch_ref = module_ref(self, "torch")
+        if torch_ref is None:
+            self.note(original_node, "no-torch")
+            return updated_node
+        subject = call.args[0].value
+        if tuple_node is not None and any(
+            isinstance(e, cst.Element) and self.imports.resolve(e.value) == VARIABLE for e in tuple_node.elements
+        ):
+            fix_class, why = FixClass.EXACT, "Variable is matched by the same test"
+        elif self._after_variable_branch(call, subject, k - 2):
+            fix_class, why = FixClass.EXACT, "an elif after the Variable branch: no Variable reached it"
+        elif not self._uses_variable:
+            fix_class, why = FixClass.RESTORING, "the 0.3 result for tensors"
+        else:
+            fix_class, why = FixClass.UNPROVEN, "in 0.3 a Variable was not a _TensorBase, and this file uses Variable"
+        short = q.replace("torch.", "", 1)
+        if not self.fix(original_node, f"isinstance(x, {short}) -> isinstance(x, torch.Tensor) ({short} was removed; {why})", fix_class):
+            return updated_node
+        if isinstance(original_node, cst.Name):
+            self.ctx.drop_import_when_unused(q)
+        return cst.parse_expression(f"{torch_ref}.Tensor")
+
+    def _after_variable_branch(self, call: cst.Call, subject: cst.BaseExpression, i: int) -> bool:
+        """``call`` is the whole test of an ``elif`` whose ``if`` tests ``isinstance(subject,
+        Variable)`` on the same name (``i``: the index of the elif's If among the parents)."""
+        parents = self.ctx.parents
+        if i < 1 or not isinstance(subject, cst.Name):
+            return False
+        elif_, prev = parents[i], parents[i - 1]
+        if not (isinstance(elif_, cst.If) and elif_.test is call and isinstance(prev, cst.If) and prev.orelse is elif_):
+            return False
+        test = prev.test
+        return (
+            isinstance(test, cst.Call) and self.imports.is_builtin(test.func, "isinstance") and len(test.args) == 2
+            and isinstance(test.args[0].value, cst.Name) and test.args[0].value.value == subject.value
+            and self.imports.resolve(test.args[1].value) == VARIABLE
+        )
 
     # -- type(x) == T ---------------------------------------------------------------------------
     def _type_call_arg(self, expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:

@@ -297,3 +297,41 @@ def test_softmax_module_dim_from_its_visible_calls():
     """
     r = check(body, ["TU035"], x=torch.randn(2, 3, 4))
     assert "nn.Softmax(dim=1)" in r.new_source and "nn.LogSoftmax(dim=0)" in r.new_source
+
+
+# -- TU041 torch._TensorBase ------------------------------------------------------------------------
+SANITIZE = '''
+import torch
+from torch.autograd import Variable
+
+def sanitize(x):
+    """allennlp 0.4.2's common/util.py, cut down."""
+    if isinstance(x, (str, float, int, bool)):
+        return x
+    elif isinstance(x, torch.autograd.Variable):
+        return sanitize(x.data)
+    elif isinstance(x, torch._TensorBase):
+        return x.cpu().tolist()
+    elif isinstance(x, dict):
+        return {k: sanitize(v) for k, v in x.items()}
+    raise ValueError(type(x))
+
+def is_torch_data_type(x):
+    """skorch 0.1.0's utils.py."""
+    return isinstance(x, (torch.tensor._TensorBase, Variable))
+'''
+
+
+def test_tensor_base_checks_migrated_with_the_variable_rules_run_as_in_0_3():
+    ns = run(SANITIZE)
+    with pytest.raises(AttributeError):  # today: the removed class
+        ns["is_torch_data_type"](torch.ones(2))
+    r = migrate(SANITIZE)
+    assert r.failure is None and "_TensorBase" not in r.new_source, r.new_source
+    assert {e.fix_class.value for e in r.edits if e.rule == "TU041"} == {"exact"}
+    assert "return isinstance(x, torch.Tensor)\n" in r.new_source  # not (torch.Tensor, torch.Tensor)
+    ns = run(r.new_source, strict=True)
+    leaf = torch.ones(2, requires_grad=True)
+    # 0.3: a Variable is unwrapped to its tensor, a tensor becomes a list; both end as lists
+    assert ns["sanitize"]({"a": leaf * 2, "b": torch.arange(3)}) == {"a": [2.0, 2.0], "b": [0, 1, 2]}
+    assert ns["is_torch_data_type"](leaf) and ns["is_torch_data_type"](torch.zeros(1)) and not ns["is_torch_data_type"]([1])
