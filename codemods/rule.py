@@ -321,27 +321,27 @@ def skippable_statements(module: cst.Module, ctx: FileContext, needles: Tuple[st
         spans = _line_spans(stmts, ast_stmts) if lines is not None else None
         for i, stmt in enumerate(stmts):
             if spans is not None and lines is not None:
-                first, last = spans[i]
+                first, last, _ = spans[i]
                 code = "".join(lines[first - 1:last])  # whole lines: a superset of its code
             else:
                 code = ctx.statement_code(stmt)
             if not any(n in code for n in needles):
                 skip.add(id(stmt))
             elif isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
-                node = _ast_class(ast_stmts, spans, i) if spans is not None else None
-                check(stmt.body.body, node.body if node is not None else None)
+                node = spans[i][2] if spans is not None else None
+                check(stmt.body.body, node.body if isinstance(node, ast.ClassDef) else None)
 
     check(module.body, ctx.tree.body if isinstance(ctx.tree, ast.Module) else None)
     return skip
 
 
-def _line_spans(stmts: Sequence[cst.CSTNode], ast_stmts) -> Optional[List[Tuple[int, int]]]:
-    """(first, last) line of each libcst statement, from the ``ast`` statements of the same
-    block (a simple-statement line holds several ``;``-separated ones); None if they do not
-    correspond one to one."""
+def _line_spans(stmts: Sequence[cst.CSTNode], ast_stmts) -> Optional[List[Tuple[int, int, ast.stmt]]]:
+    """(first line, last line, first ``ast`` statement) of each libcst statement, from the
+    ``ast`` statements of the same block (a simple-statement line holds several
+    ``;``-separated ones); None if they do not correspond one to one."""
     if ast_stmts is None:
         return None
-    out: List[Tuple[int, int]] = []
+    out: List[Tuple[int, int, ast.stmt]] = []
     k = 0
     for stmt in stmts:
         n = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
@@ -351,7 +351,7 @@ def _line_spans(stmts: Sequence[cst.CSTNode], ast_stmts) -> Optional[List[Tuple[
             return None
         first = min([g.lineno for g in group] + [d.lineno for g in group for d in getattr(g, "decorator_list", ())])
         last = max(g.end_lineno or g.lineno for g in group)
-        out.append((first, last))
+        out.append((first, last, group[0]))
     return out if k == len(ast_stmts) else None
 
 
@@ -361,15 +361,6 @@ def _same_kind(stmt: cst.CSTNode, node: ast.stmt) -> bool:
     if isinstance(stmt, cst.FunctionDef):
         return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == stmt.name.value
     return not isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-
-
-def _ast_class(ast_stmts, spans, i: int) -> Optional[ast.ClassDef]:
-    """The ``ast`` node of the i-th libcst statement when it is a class."""
-    first = spans[i][0]
-    for node in ast_stmts:
-        if isinstance(node, ast.ClassDef) and min([node.lineno] + [d.lineno for d in node.decorator_list]) == first:
-            return node
-    return None
 
 
 _SKIPPING: Dict[type, type] = {}
