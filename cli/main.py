@@ -579,6 +579,8 @@ def _explain_sections(rule) -> Tuple[str, str, str]:
             d = unified_diff(Result("example.py", ex.before_code, ex.after_code), label="example.py")
             body_lines = "".join(d.splitlines(keepends=True)[2:])
             out.append(f"-- {title}{flags}:\n" + textwrap.indent(body_lines, "    "))
+        for name, text in ex.modules:  # the other project modules it is indexed with (not migrated)
+            out.append(f"    with {name}.py in the project (indexed, not migrated by the run):\n" + textwrap.indent(textwrap.dedent(text).strip("\n") + "\n", "        "))
         if ex.notes:
             from torchupgrade.codemods import run_example
 

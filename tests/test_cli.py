@@ -177,6 +177,9 @@ def test_rules_and_explain(repo):
     assert [out.index(h) for h in headings] == sorted(out.index(h) for h in headings)
     assert "`--unsafe`: also apply the unproven fixes" in out
     assert "note, line 3: unproven fix not applied (use --unsafe): torch.load(...) defaults to weights_only=True" in out
+    # an example's other project modules are shown with it
+    out = tu("explain", "TU046").stdout.decode()
+    assert "    with train.py in the project (indexed, not migrated by the run):\n        from example import Crop\n" in out
 
 
 def test_color_when_forced(repo):
