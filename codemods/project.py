@@ -139,6 +139,18 @@ class ProjectIndex:
         return summary is not None and summary.path in self.targets
 
     # -- queries --------------------------------------------------------------------------------------
+    def left_out_mentions(self, name: str) -> str:
+        """Why a project-wide decision about ``name`` cannot be made ("" when it can): a file
+        of the project that could not be indexed mentions it, or cannot be read."""
+        for path in self.left_out:
+            try:
+                with open(path, "rb") as fh:
+                    if name.encode() in fh.read():
+                        return "a file of the project that could not be indexed mentions it"
+            except OSError:
+                return "a file of the project could not be read"
+        return ""
+
     def module_for_path(self, path: str) -> Optional[ModuleSummary]:
         name = self.by_path.get(os.path.abspath(path))
         return self.modules.get(name) if name else None

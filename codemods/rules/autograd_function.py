@@ -1323,13 +1323,9 @@ def project_decision(project, qualified: str, own_module: str, own: ModuleUses) 
         fplan = uses.foreign.get(qualified)
         if fplan is not None and fplan.blockers:
             return False, f"a use in `{user}` cannot be migrated: {fplan.blockers[0][1]}"
-    for path in getattr(project, "left_out", ()):
-        try:
-            with open(path, "rb") as fh:
-                if name.encode() in fh.read():
-                    return False, "a file of the project that could not be indexed mentions it"
-        except OSError:
-            return False, "a file of the project could not be read"
+    why = project.left_out_mentions(name)
+    if why:
+        return False, why
     return True, ""
 
 

@@ -849,13 +849,9 @@ def project_removal(analysis: VolatileAnalysis, hmod: str, hname: str, own: Outc
         return False, f"it uses `{f.volatile_param[0]}` for more than the volatile flag"
     if not project.sees_every_call(hmod, hname):
         return False, "it is used other than by plain calls (passed on, `*args`/`**kwargs`)"
-    for path in getattr(project, "left_out", ()):
-        try:
-            with open(path, "rb") as fh:
-                if hname.encode() in fh.read():
-                    return False, "a file of the project that could not be indexed mentions it"
-        except OSError:
-            return False, "a file of the project could not be read"
+    why = project.left_out_mentions(hname)
+    if why:
+        return False, why
     counts: Dict[str, int] = {}  # calling module -> call sites that pass the flag
     for calling, npos, kws in f.call_sites:
         if f.volatile_param is not None:
