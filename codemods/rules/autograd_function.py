@@ -589,8 +589,7 @@ instance reused across calls, `needs_input_grad`, attributes passed from `forwar
             for name, cls in summary.classes.items():
                 if not cls.old_style_function or module_name not in cls.users:
                     continue
-                home = _dry_analysis(project, summary.name)
-                plan = home.local.get(name) if home is not None else None
+                plan = _dry_signatures(project, summary.name).get(name)
                 if plan is not None:
                     qualified = f"{summary.name}.{name}"
                     out[qualified] = _foreign_copy(plan, qualified)
@@ -1268,32 +1267,58 @@ def _foreign_copy(plan: _Plan, qualified: str) -> _Plan:
 _DRY: "weakref.WeakKeyDictionary[object, Dict[str, Optional[ModuleUses]]]" = weakref.WeakKeyDictionary()
 
 
+def _dry_rule(project, module: str) -> Optional[Tuple["OldStyleFunction", cst.Module]]:
+    """The rule on another project module's text as the index read it (the file on disk may
+    already have been migrated by this run), with that module's parse; None if unparsable."""
+    summary = project.modules.get(module)
+    text = summary.function_text if summary is not None else None
+    if text is None:
+        return None
+    from ..imports import ImportTable
+    from ..rule import FileContext
+    from .volatile_plan import _text_repaired
+
+    try:
+        text = _text_repaired(summary.path, text)
+        tree = ast.parse(text)
+        mod = cst.parse_module(text)
+    except (SyntaxError, ValueError, RecursionError, cst.ParserSyntaxError):
+        return None
+    imports = ImportTable(tree, summary.name, project, summary.package)
+    return OldStyleFunction(FileContext(summary.path, text, mod, imports, False, tree=tree, project=project)), mod
+
+
+_SIGNATURES: "weakref.WeakKeyDictionary[object, Dict[str, Dict[str, _Plan]]]" = weakref.WeakKeyDictionary()
+
+
+def _dry_signatures(project, module: str) -> Dict[str, _Plan]:
+    """The class analyses (signatures, reasons) of another module's old-style Functions, without
+    their uses: what a caller needs to bind its call sites (and no recursion into other modules)."""
+    per_project = _SIGNATURES.setdefault(project, {})
+    if module not in per_project:
+        found = _dry_rule(project, module)
+        out: Dict[str, _Plan] = {}
+        if found is not None:
+            rule, mod = found
+            for stmt in mod.body:
+                if isinstance(stmt, cst.ClassDef) and rule._old_style(stmt):
+                    out[stmt.name.value] = rule._analyse_class(stmt)
+        per_project[module] = out
+    return per_project[module]
+
+
 def _dry_analysis(project, module: str) -> Optional[ModuleUses]:
     """The analysis of another project module, from the text the index read (the file on disk
     may already have been migrated by this run); cached per index. None: it cannot be analysed."""
     per_project = _DRY.setdefault(project, {})
-    if module in per_project:
-        return per_project[module]
-    summary = project.modules.get(module)
-    text = summary.function_text if summary is not None else None
-    result: Optional[ModuleUses] = None
-    if text is not None:
-        per_project[module] = None  # a cycle of modules asking for each other's analysis
-        from ..imports import ImportTable
-        from ..rule import FileContext
-        from .volatile_plan import _text_repaired
-
-        try:
-            text = _text_repaired(summary.path, text)
-            tree = ast.parse(text)
-            mod = cst.parse_module(text)
-            imports = ImportTable(tree, summary.name, project, summary.package)
-            rule = OldStyleFunction(FileContext(summary.path, text, mod, imports, False, tree=tree, project=project))
-            result = rule.analyse(mod) or ModuleUses({}, {})
-        except (SyntaxError, ValueError, RecursionError, cst.ParserSyntaxError):
-            result = None
-    per_project[module] = result
-    return result
+    if module not in per_project:
+        summary = project.modules.get(module)
+        if summary is not None and summary.function_text is None:
+            per_project[module] = ModuleUses({}, {})  # neither defines nor uses one
+        else:
+            found = _dry_rule(project, module)
+            per_project[module] = (found[0].analyse(found[1]) or ModuleUses({}, {})) if found is not None else None
+    return per_project[module]
 
 
 def project_decision(project, qualified: str, own_module: str, own: ModuleUses) -> Tuple[bool, str]:

@@ -436,3 +436,46 @@ def test_a_use_in_another_module_that_cannot_be_migrated_stops_the_conversion(tm
     assert not results[str(head)].changed
     assert "functions._ScaledCrop(3)(x, offsets)" in results[str(tmp_path / "run.py")].new_source
     assert any(why in n.message for n in results[str(head)].notes)
+
+
+CYCLE_FN = '''
+from torch.autograd import Function
+
+
+class {name}(Function):
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, x):
+        return x * self.k
+
+    def backward(self, g):
+        return g * self.k
+'''
+
+
+def test_two_modules_that_use_each_others_functions_are_judged_each_on_its_uses(tmp_path):
+    """a.py defines FnA and calls b.FnB; b.py defines FnB, calls FnA and also inspects an FnA
+    instance: FnA stays old-style (with both notes), FnB and its call in a.py are converted."""
+    (tmp_path / "a.py").write_text(CYCLE_FN.format(name="FnA") + "\n\nfrom b import FnB\n\n\ndef f(x):\n    return FnB(2.0)(x)\n")
+    (tmp_path / "b.py").write_text(
+        CYCLE_FN.format(name="FnB") + "\n\nfrom a import FnA\n\n\ndef g(x):\n    fn = FnA(3.0)\n    print(fn.k)\n    return fn(x)\n"
+    )
+    results = _migrate_project(sorted(str(p) for p in tmp_path.glob("*.py")))
+    a, b = results[str(tmp_path / "a.py")], results[str(tmp_path / "b.py")]
+    assert "return FnB.apply(2.0, x)" in a.new_source and "def forward(self, x):" in a.new_source
+    assert any("FnA" in n.message and "a use in `b` cannot be migrated" in n.message for n in a.notes), a.notes
+    assert "def forward(ctx, k, x):" in b.new_source and "fn = FnA(3.0)" in b.new_source
+    assert any("attribute of an instance" in n.message for n in b.notes), b.notes
+
+
+def test_a_blocking_use_on_either_side_of_a_cycle_is_seen(tmp_path):
+    (tmp_path / "a.py").write_text(CYCLE_FN.format(name="FnA") + "\n\nfrom b import FnB\n\n\ndef f(x):\n    print(isinstance(x, FnB))\n    return FnB(2.0)(x)\n")
+    (tmp_path / "b.py").write_text(CYCLE_FN.format(name="FnB") + "\n\nfrom a import FnA\n\n\ndef g(x):\n    return FnA(3.0)(x)\n")
+    results = _migrate_project(sorted(str(p) for p in tmp_path.glob("*.py")))
+    a, b = results[str(tmp_path / "a.py")], results[str(tmp_path / "b.py")]
+    # FnB is used by isinstance in a.py: it stays, and so does its call there
+    assert "def forward(self, x):" in b.new_source and "return FnB(2.0)(x)" in a.new_source
+    assert any("FnB" in n.message and "a use in `a` cannot be migrated" in n.message for n in b.notes), b.notes
+    # FnA has no blocking use: converted with its call in b.py
+    assert "def forward(ctx, k, x):" in a.new_source and "return FnA.apply(3.0, x)" in b.new_source
