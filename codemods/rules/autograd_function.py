@@ -1264,61 +1264,69 @@ def _foreign_copy(plan: _Plan, qualified: str) -> _Plan:
     )
 
 
-_DRY: "weakref.WeakKeyDictionary[object, Dict[str, Optional[ModuleUses]]]" = weakref.WeakKeyDictionary()
+@dataclass
+class _DryModule:
+    """Another project module as the index read it (the file on disk may already have been
+    migrated by this run): parsed once per index, its class signatures and its analysis."""
+
+    rule: Optional["OldStyleFunction"]  # the rule on that text; None when it cannot be parsed
+    tree: Optional[cst.Module]
+    signatures: Optional[Dict[str, _Plan]] = None
+    uses: Optional[ModuleUses] = None
 
 
-def _dry_rule(project, module: str) -> Optional[Tuple["OldStyleFunction", cst.Module]]:
-    """The rule on another project module's text as the index read it (the file on disk may
-    already have been migrated by this run), with that module's parse; None if unparsable."""
+_DRY: "weakref.WeakKeyDictionary[object, Dict[str, _DryModule]]" = weakref.WeakKeyDictionary()
+
+
+def _dry(project, module: str) -> _DryModule:
+    per_project = _DRY.setdefault(project, {})
+    found = per_project.get(module)
+    if found is not None:
+        return found
+    found = _DryModule(None, None)
     summary = project.modules.get(module)
     text = summary.function_text if summary is not None else None
-    if text is None:
-        return None
-    from ..imports import ImportTable
-    from ..rule import FileContext
-    from .volatile_plan import _text_repaired
+    if text is not None:
+        from ..imports import ImportTable
+        from ..rule import FileContext
+        from .volatile_plan import _text_repaired
 
-    try:
-        text = _text_repaired(summary.path, text)
-        tree = ast.parse(text)
-        mod = cst.parse_module(text)
-    except (SyntaxError, ValueError, RecursionError, cst.ParserSyntaxError):
-        return None
-    imports = ImportTable(tree, summary.name, project, summary.package)
-    return OldStyleFunction(FileContext(summary.path, text, mod, imports, False, tree=tree, project=project)), mod
-
-
-_SIGNATURES: "weakref.WeakKeyDictionary[object, Dict[str, Dict[str, _Plan]]]" = weakref.WeakKeyDictionary()
+        try:
+            text = _text_repaired(summary.path, text)
+            tree = ast.parse(text)
+            mod = cst.parse_module(text)
+        except (SyntaxError, ValueError, RecursionError, cst.ParserSyntaxError):
+            mod = None
+        if mod is not None:
+            imports = ImportTable(tree, summary.name, project, summary.package)
+            found = _DryModule(OldStyleFunction(FileContext(summary.path, text, mod, imports, False, tree=tree, project=project)), mod)
+    per_project[module] = found
+    return found
 
 
 def _dry_signatures(project, module: str) -> Dict[str, _Plan]:
     """The class analyses (signatures, reasons) of another module's old-style Functions, without
     their uses: what a caller needs to bind its call sites (and no recursion into other modules)."""
-    per_project = _SIGNATURES.setdefault(project, {})
-    if module not in per_project:
-        found = _dry_rule(project, module)
-        out: Dict[str, _Plan] = {}
-        if found is not None:
-            rule, mod = found
-            for stmt in mod.body:
-                if isinstance(stmt, cst.ClassDef) and rule._old_style(stmt):
-                    out[stmt.name.value] = rule._analyse_class(stmt)
-        per_project[module] = out
-    return per_project[module]
+    dry = _dry(project, module)
+    if dry.signatures is None:
+        dry.signatures = {}
+        if dry.rule is not None and dry.tree is not None:
+            for stmt in dry.tree.body:
+                if isinstance(stmt, cst.ClassDef) and dry.rule._old_style(stmt):
+                    dry.signatures[stmt.name.value] = dry.rule._analyse_class(stmt)
+    return dry.signatures
 
 
 def _dry_analysis(project, module: str) -> Optional[ModuleUses]:
-    """The analysis of another project module, from the text the index read (the file on disk
-    may already have been migrated by this run); cached per index. None: it cannot be analysed."""
-    per_project = _DRY.setdefault(project, {})
-    if module not in per_project:
-        summary = project.modules.get(module)
-        if summary is not None and summary.function_text is None:
-            per_project[module] = ModuleUses({}, {})  # neither defines nor uses one
-        else:
-            found = _dry_rule(project, module)
-            per_project[module] = (found[0].analyse(found[1]) or ModuleUses({}, {})) if found is not None else None
-    return per_project[module]
+    """The analysis of another project module (its own classes and its uses of the others');
+    cached per index. None: it cannot be analysed."""
+    summary = project.modules.get(module)
+    if summary is not None and summary.function_text is None:
+        return ModuleUses({}, {})  # neither defines nor uses one
+    dry = _dry(project, module)
+    if dry.uses is None and dry.rule is not None and dry.tree is not None:
+        dry.uses = dry.rule.analyse(dry.tree) or ModuleUses({}, {})
+    return dry.uses
 
 
 def project_decision(project, qualified: str, own_module: str, own: ModuleUses) -> Tuple[bool, str]:

@@ -204,6 +204,8 @@ assumes one GPU).
     def __init__(self, ctx):
         super().__init__(ctx)
         self._uses_variable = "Variable" in ctx.text
+        # local names imported as torch._TensorBase (``from torch import _TensorBase as TB``)
+        self._tensor_base_names = {local for local, targets in self.imports.aliases.items() if targets & TENSOR_BASE} if self.imports else set()
 
     # -- x.type(T) ------------------------------------------------------------------------------
     def _legacy_type(self, expr: cst.BaseExpression) -> Optional[Tuple[str, Tuple[str, Optional[str]]]]:
@@ -276,9 +278,13 @@ assumes one GPU).
 
     # -- torch._TensorBase ----------------------------------------------------------------------
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        if original_node.attr.value != "_TensorBase":
+            return updated_node
         return self._tensor_base(original_node, updated_node)
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        if original_node.value not in self._tensor_base_names:
+            return updated_node
         parent = self.ctx.parents[-1] if self.ctx.parents else None
         if isinstance(parent, (cst.Attribute, cst.ImportAlias, cst.AsName)):
             return updated_node  # a part of a dotted name, or the import itself

@@ -280,15 +280,18 @@ back to what it did on 0.3.
             # (torch.Tensor, Variable) -> torch.Tensor, not (torch.Tensor, torch.Tensor)
             # (TU041 rewrites torch._TensorBase beside it first)
             spelled = code_of(tensor)
-            kept = [e for i, e in enumerate(elements) if isinstance(e, cst.StarredElement) or code_of(e.value) != spelled or all(
-                isinstance(f, cst.StarredElement) or code_of(f.value) != spelled for f in elements[:i])]
-            if len(kept) == 1 and not isinstance(kept[0], cst.StarredElement) and code_of(kept[0].value) == spelled:
-                value = tensor.with_changes(lpar=cls.lpar[1:], rpar=cls.rpar[1:]) if len(cls.lpar) > 1 else tensor
-            elif len(kept) < len(elements):
-                kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT) if len(kept) > 1 else kept[-1].with_changes(comma=cst.Comma())
-                value = arg.value.with_changes(elements=kept)
+            kept, seen = [], False
+            for e in elements:
+                same = not isinstance(e, cst.StarredElement) and code_of(e.value) == spelled
+                if not (same and seen):
+                    kept.append(e)
+                seen = seen or same
+            if len(kept) == 1 and seen:
+                value = tensor  # the only class left
             else:
-                value = arg.value.with_changes(elements=elements)
+                if len(kept) < len(elements):
+                    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                value = arg.value.with_changes(elements=kept)
         return updated_node.with_changes(args=[updated_node.args[0], arg.with_changes(value=value)])
 
     def _same_for_tensors(self, owner: cst.CSTNode, name: str) -> bool:
