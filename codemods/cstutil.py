@@ -1,6 +1,7 @@
 """Small libcst helpers shared by the engine and the rules."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import tokenize
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
@@ -313,6 +314,18 @@ def _candidates(node: cst.CSTNode, limit: int = 64) -> List[cst.CSTNode]:
     return out
 
 
+_PRINTED: list = [None, ""]  # the last module node_positions printed, and its code
+
+
+def printed(module: cst.Module) -> str:
+    """``module.code``, taken from ``node_positions``'s printing when that was the last module it
+    printed (a migrated file prints its parsed module once for the edits' positions and once to
+    check that libcst reproduces the input)."""
+    if _PRINTED[0] is module:
+        return _PRINTED[1]
+    return module.code
+
+
 Position = Tuple[int, int, int, int]  # line (1-based), column (0-based), end line, end column
 
 
@@ -324,6 +337,7 @@ def node_positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> List[Pos
     targets = {id(c): None for cands in candidates for c in cands}
     state = _PositionState(module, targets)
     module._codegen(state)
+    _PRINTED[:] = [module, "".join(state.tokens)]
     out: List[Position] = []
     for node, cands in zip(nodes, candidates):
         start = next((state.starts[id(c)] for c in cands if id(c) in state.starts), None)
@@ -360,8 +374,6 @@ def children(node: cst.CSTNode) -> List[cst.CSTNode]:
     rebuilds the node). Not in source order."""
     names = _FIELDS.get(type(node))
     if names is None:
-        import dataclasses
-
         names = tuple(f.name for f in dataclasses.fields(node))
         _FIELDS[type(node)] = names
     out: List[cst.CSTNode] = []
@@ -384,3 +396,107 @@ def _is_node(t: type) -> bool:
     if hit is None:
         hit = _NODE_TYPES[t] = issubclass(t, cst.CSTNode)
     return hit
+
+
+# -- a transforming traversal that rebuilds only what changed -----------------------------------------
+# libcst's ``node.visit(transformer)`` rebuilds every node of the tree (a new dataclass, validated)
+# and calls ``on_visit_attribute``/``on_leave_attribute`` for every field, even where nothing
+# changes. ``transform`` visits the same nodes in the same order with the same hooks, and rebuilds
+# a node only when one of its children was replaced, through the node's own
+# ``_visit_and_replace_children`` (so removals and flattening behave exactly as in libcst).
+_VISIT_ORDER: Dict[type, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {}  # type -> (order, fields not seen set)
+
+
+class _FieldOrder(cst.CSTVisitor):
+    """Records the fields of one node in the order libcst visits them."""
+
+    def __init__(self, parent: cst.CSTNode):
+        super().__init__()
+        self.parent = parent
+        self.fields: List[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return False
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if node is self.parent:
+            self.fields.append(attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        pass
+
+
+def visit_order(node: cst.CSTNode) -> Tuple[str, ...]:
+    """The fields of ``node`` in libcst's visiting order (source order), learnt once per type.
+
+    A few nodes visit a field only when it is set (``FormattedStringExpression.format_spec``):
+    an order learnt from a node where such a field was None is not used for a node where it is
+    set; that node's own order is learnt instead."""
+    entry = _VISIT_ORDER.get(type(node))
+    if entry is not None:
+        order, unseen = entry
+        if not unseen or all(getattr(node, name) is None for name in unseen):
+            return order
+    recorder = _FieldOrder(node)
+    node._visit_and_replace_children(recorder)
+    order = tuple(recorder.fields)
+    unseen = tuple(f.name for f in dataclasses.fields(node) if f.name not in order and getattr(node, f.name) is None)
+    if entry is None or not unseen:
+        _VISIT_ORDER[type(node)] = (order, unseen)
+    return order
+
+
+class _Replay(cst.CSTTransformer):
+    """Rebuilds one node from its children's results, computed beforehand in the same order."""
+
+    def __init__(self, results: List[Tuple[cst.CSTNode, object]]):
+        super().__init__()
+        self.results = results
+        self.next = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return False
+
+    def on_leave(self, original_node, updated_node):
+        old, new = self.results[self.next]
+        if old is not original_node:
+            raise AssertionError(f"traversal order of {type(original_node).__name__} differs from libcst's")
+        self.next += 1
+        return new
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        pass
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        pass
+
+
+def transform(node: cst.CSTNode, on_visit, on_leave):
+    """``node.visit(t)`` for a transformer ``t`` with these ``on_visit``/``on_leave``: the same
+    calls in the same order, the same result; an untouched subtree is returned as it is."""
+
+    def walk(node):
+        updated = node
+        if on_visit(node):
+            results: List[Tuple[cst.CSTNode, object]] = []
+            changed = False
+            for name in visit_order(node):
+                value = getattr(node, name)
+                t = type(value)
+                if t is tuple or t is list:
+                    for child in value:
+                        new = walk(child)
+                        results.append((child, new))
+                        changed = changed or new is not child
+                elif _is_node(t):
+                    new = walk(value)
+                    results.append((value, new))
+                    changed = changed or new is not value
+            if changed:
+                replay = _Replay(results)
+                updated = node._visit_and_replace_children(replay)
+                if replay.next != len(results):
+                    raise AssertionError(f"traversal of {type(node).__name__} differs from libcst's")
+        return on_leave(node, updated)
+
+    return walk(node)

@@ -24,12 +24,13 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from .cstutil import node_positions, prune_block
+from .cstutil import node_positions, printed, prune_block, transform
 from .imports import ImportTable, add_module_imports, remove_imported_names
 from .model import Failure, Result, Source, Suppression
 from .rule import FileContext, LegacyTreeRule, Rule, Stage, TreeRule, skippable_statements, with_statement_skipping
 from .semantic.model import SCOPE_NODES, SemanticModel
 from .source import decode, deepest_line, parse_python
+from .source import walk as ast_walk
 from .splice import finish, merge3
 
 RuleType = Type[Rule]
@@ -277,7 +278,7 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
         tree_, failure_ = parse_python(candidate, path)
         if failure_ is None:
             return tree_, None
-        roundtrip = original_module.code
+        roundtrip = printed(original_module)
         merged = merge3(text, roundtrip, candidate) if roundtrip != text else None
         if merged is not None:
             tree2, failure2 = parse_python(merged, path)
@@ -362,7 +363,7 @@ class _Batch(cst.CSTTransformer):
             start = getattr(rule, "start", None)
             if start is not None:
                 start()
-        return module.visit(self)
+        return transform(module, self.on_visit, self.on_leave)
 
     def _hooks(self, table, prefix: str, cls: type) -> List[Tuple[int, object]]:
         hooks = table.get(cls)
@@ -476,14 +477,14 @@ def _names_used(tree: ast.AST, imported_locally: bool = True) -> set:
     used = set()
     annotations = []
     if imported_locally:
-        nodes = list(ast.walk(tree))
+        nodes = list(ast_walk(tree))
     else:
         nodes = []
         stack: List[Tuple[ast.AST, frozenset]] = [(tree, frozenset())]
         while stack:
             node, local = stack.pop()
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                local = local | {(a.asname or a.name).split(".")[0] for stmt in ast.walk(node)
+                local = local | {(a.asname or a.name).split(".")[0] for stmt in ast_walk(node)
                                  if isinstance(stmt, (ast.Import, ast.ImportFrom)) for a in stmt.names}
             if isinstance(node, ast.Name) and node.id in local:
                 continue
@@ -499,7 +500,7 @@ def _names_used(tree: ast.AST, imported_locally: bool = True) -> set:
         elif isinstance(node, ast.AnnAssign):
             annotations.append(node.annotation)
     for annotation in annotations:
-        for sub in ast.walk(annotation):
+        for sub in ast_walk(annotation):
             if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                 used.update(_WORD.findall(sub.value))
     return used

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections import deque
 from typing import Dict, Iterable, List, Optional, Set
 
 import libcst as cst
@@ -68,6 +69,13 @@ def absolute_module(module: Optional[str], level: int, current: Optional[str], i
     return ".".join(base) or None
 
 
+# the node types that bind names (ImportTable's walk skips every other one at once)
+_BINDING_NODES = frozenset((
+    ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.arg, ast.Name,
+    ast.ExceptHandler,
+))
+
+
 class ImportTable:
     """Local name -> qualified name, for the names a module binds by importing.
 
@@ -86,21 +94,26 @@ class ImportTable:
         self.module = module
         self.project = project
         self._imports_torch: Optional[bool] = None
-        module_level_nodes = set()
-        stack = list(getattr(tree, "body", []))
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        # one breadth-first walk (``ast.walk``'s order); ``nested``: inside a def, class or lambda
+        scoped = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+        todo = deque([(tree, False)])
+        node_type = ast.AST
+        while todo:
+            node, nested = todo.popleft()
+            inner = nested or (node is not tree and isinstance(node, scoped))
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    todo.extend((item, inner) for item in value if isinstance(item, node_type))
+                elif isinstance(value, node_type):
+                    todo.append((value, inner))
+            if type(node) not in _BINDING_NODES:
                 continue
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                module_level_nodes.add(id(node))
-            stack.extend(ast.iter_child_nodes(node))
-        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     local = alias.asname or alias.name.split(".")[0]
                     self._bind(local, alias.name if alias.asname else local)
-                    if id(node) in module_level_nodes:
+                    if not nested:
                         self.module_level.add(local)
             elif isinstance(node, ast.ImportFrom):
                 base = node.module
@@ -121,7 +134,7 @@ class ImportTable:
                     else:
                         local = alias.asname or alias.name
                         self._bind(local, f"{base}.{alias.name}")
-                        if id(node) in module_level_nodes:
+                        if not nested:
                             self.module_level.add(local)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.other_bindings.add(node.name)

@@ -40,6 +40,7 @@ from .semantic.kinds import (
     join,
 )
 from .source import decode
+from .source import walk as ast_walk
 
 
 @dataclass
@@ -417,7 +418,7 @@ def _module_level_bindings(stmt: ast.stmt) -> List[str]:
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [stmt.name]
     out: List[str] = []
-    for node in ast.walk(stmt):
+    for node in ast_walk(stmt):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -553,7 +554,7 @@ def _record_calls(index: ProjectIndex, summary: ModuleSummary, analysis) -> None
                 kinds[i] = join(kinds[i], passed.get(i, UNKNOWN))
     # a function used as a value (a callback, stored, exported through __all__) has callers the
     # index cannot see
-    for node in ast.walk(tree):
+    for node in ast_walk(tree):
         if isinstance(node, ast.ImportFrom):
             _record_imported_classes(index, summary, analysis, node)
             continue
@@ -636,13 +637,13 @@ def _only_volatile_use(node: Union[ast.FunctionDef, ast.AsyncFunctionDef], param
     """Every read of ``param`` in the function is the ``volatile`` flag of a call (``volatile=p``,
     ``volatile=not p``)."""
     flags = set()
-    for sub in ast.walk(node):
+    for sub in ast_walk(node):
         if isinstance(sub, ast.Call):
             for k in sub.keywords:
                 if k.arg == "volatile":
                     v = k.value.operand if isinstance(k.value, ast.UnaryOp) and isinstance(k.value.op, ast.Not) else k.value
                     flags.add(id(v))
-    return not any(isinstance(sub, ast.Name) and sub.id == param and id(sub) not in flags for sub in ast.walk(node))
+    return not any(isinstance(sub, ast.Name) and sub.id == param and id(sub) not in flags for sub in ast_walk(node))
 
 
 def index_function(index: ProjectIndex, module: str, name: str) -> Optional[FunctionSummary]:
@@ -699,7 +700,7 @@ def files_to_index(files: Sequence[str]) -> List[str]:
             tree = ast.parse(text or "")
         except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-        for node in ast.walk(tree):
+        for node in ast_walk(tree):
             names: List[str] = []
             if isinstance(node, ast.Import):
                 names = [a.name.split(".")[0] for a in node.names]

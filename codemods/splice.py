@@ -69,8 +69,10 @@ def _base_and_roundtrip(ctx, text: str) -> Tuple[str, Optional[str]]:
     module = getattr(ctx, "module", None)
     if not isinstance(base, str) or module is None:
         return text, None
+    from .cstutil import printed
+
     try:
-        return base, module.code
+        return base, printed(module)
     except Exception:  # a module that cannot be printed: no repair possible, keep libcst's output
         return base, None
 
