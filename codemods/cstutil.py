@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import tokenize
+import weakref
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
 
 import libcst as cst
@@ -139,7 +140,7 @@ def dedent_continuations(expr: cst.BaseExpression, shift: int) -> cst.BaseExpres
         def visit_ParenthesizedWhitespace(self, node: cst.ParenthesizedWhitespace) -> None:
             found.append(node)
 
-    expr.visit(_Collect())
+    cst_visit(expr, _Collect())
     if shift <= 0 or not found or any(len(w.last_line.value) < shift or not w.indent for w in found):
         return expr
 
@@ -147,7 +148,7 @@ def dedent_continuations(expr: cst.BaseExpression, shift: int) -> cst.BaseExpres
         def leave_ParenthesizedWhitespace(self, original_node, updated_node):
             return updated_node.with_changes(last_line=cst.SimpleWhitespace(updated_node.last_line.value[shift:]))
 
-    return cast(cst.BaseExpression, expr.visit(_Shift()))
+    return cast(cst.BaseExpression, cst_visit(expr, _Shift()))
 
 
 def comments_in(node: cst.CSTNode) -> List[str]:
@@ -158,7 +159,7 @@ def comments_in(node: cst.CSTNode) -> List[str]:
         def visit_Comment(self, c: cst.Comment) -> None:
             found.append(c.value)
 
-    node.visit(_Collect())
+    cst_visit(node, _Collect())
     return found
 
 
@@ -500,3 +501,51 @@ def transform(node: cst.CSTNode, on_visit, on_leave):
         return on_leave(node, updated)
 
     return walk(node)
+
+
+_PLAIN_HOOKS: "weakref.WeakKeyDictionary[type, bool]" = weakref.WeakKeyDictionary()  # rules define visitor classes locally
+
+
+def _plain_hooks(cls: type) -> bool:
+    """Whether a visitor class has only node hooks (no ``visit_Call_func``-style attribute hooks,
+    no own ``on_visit_attribute``), which ``visit`` may call without libcst's traversal."""
+    hit = _PLAIN_HOOKS.get(cls)
+    if hit is None:
+        import re
+
+        attribute_hook = re.compile(r"(visit|leave)_[A-Z][A-Za-z]*_[a-z_]+$")
+        hit = (
+            cls.on_visit_attribute in (cst.CSTVisitor.on_visit_attribute, cst.CSTTransformer.on_visit_attribute)  # type: ignore[attr-defined]
+            and cls.on_leave_attribute in (cst.CSTVisitor.on_leave_attribute, cst.CSTTransformer.on_leave_attribute)  # type: ignore[attr-defined]
+            and not any(attribute_hook.match(name) for name in dir(cls))
+        )
+        _PLAIN_HOOKS[cls] = hit
+    return hit
+
+
+def visit(node: cst.CSTNode, visitor: Union[cst.CSTVisitor, cst.CSTTransformer]):
+    """``node.visit(visitor)``, without rebuilding the tree where nothing changes: a visitor's
+    hooks are called on the same nodes in the same order (a transformer's through ``transform``)."""
+    if not _plain_hooks(type(visitor)):
+        return node.visit(visitor)
+    if isinstance(visitor, cst.CSTTransformer):
+        return transform(node, visitor.on_visit, visitor.on_leave)
+    on_visit, on_leave = visitor.on_visit, visitor.on_leave
+
+    def walk(node: cst.CSTNode) -> None:
+        if on_visit(node):
+            for name in visit_order(node):
+                value = getattr(node, name)
+                t = type(value)
+                if t is tuple or t is list:
+                    for child in value:
+                        walk(child)
+                elif _is_node(t):
+                    walk(value)
+        on_leave(node)
+
+    walk(node)
+    return node
+
+
+cst_visit = visit

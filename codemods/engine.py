@@ -24,7 +24,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from .cstutil import node_positions, printed, prune_block, transform
+from .cstutil import cst_visit, node_positions, printed, prune_block, transform
 from .imports import ImportTable, add_module_imports, remove_imported_names
 from .model import Failure, Result, Source, Suppression
 from .rule import FileContext, LegacyTreeRule, Rule, Stage, TreeRule, skippable_statements, with_statement_skipping
@@ -443,7 +443,7 @@ def _suppressed_statements(module: cst.Module, suppressions: List[Suppression]) 
                 headers[id(node)] = parts
             return True
 
-    module.visit(Collect())
+    cst_visit(module, Collect())
     positions = node_positions(module, statements)
     by_line: Dict[int, List[Tuple[int, cst.CSTNode]]] = {}
     for stmt, (line, _, end, _) in zip(statements, positions):

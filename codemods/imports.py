@@ -18,7 +18,7 @@ from typing import Dict, Iterable, List, Optional, Set
 
 import libcst as cst
 
-from .cstutil import PruningTransformer
+from .cstutil import PruningTransformer, cst_visit
 
 # Qualified-name prefixes that are spelled differently but denote the same object.
 _CANONICAL_PREFIXES = (
@@ -321,4 +321,4 @@ class _RemoveImportedNames(PruningTransformer):
 def remove_imported_names(module: cst.Module, qualified_by_local: Dict[str, Set[str]]) -> cst.Module:
     """Remove ``from X import name [as local]`` aliases for the given local names; a statement
     left empty is dropped and its comment lines move to the next statement."""
-    return module.visit(_RemoveImportedNames(qualified_by_local))
+    return cst_visit(module, _RemoveImportedNames(qualified_by_local))

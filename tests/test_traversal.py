@@ -8,7 +8,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from torchupgrade.codemods.cstutil import transform
+from torchupgrade.codemods.cstutil import cst_visit, transform
 from torchupgrade.codemods.source import walk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,3 +78,46 @@ def test_transform_rebuilds_only_the_path_to_a_change():
 def test_walk_is_ast_walk(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     assert [id(n) for n in walk(tree)] == [id(n) for n in ast.walk(tree)]
+
+
+class Counter(cst.CSTVisitor):
+    """Records visits and leaves; does not enter function bodies."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def on_visit(self, node):
+        self.events.append(("visit", id(node)))
+        super().on_visit(node)
+        return not isinstance(node, cst.IndentedBlock)
+
+    def on_leave(self, original_node):
+        self.events.append(("leave", id(original_node)))
+
+
+class WithAttributeHook(cst.CSTTransformer):
+    def __init__(self):
+        super().__init__()
+        self.funcs = 0
+
+    def visit_Call_func(self, node):
+        self.funcs += 1
+
+
+@pytest.mark.parametrize("path", SOURCES[:8], ids=lambda p: str(p.relative_to(p.parents[1])))
+def test_cst_visit_is_libcst_visit(path):
+    module = cst.parse_module(path.read_text(encoding="utf-8"))
+    theirs, ours = Counter(), Counter()
+    module.visit(theirs)
+    assert cst_visit(module, ours) is module
+    assert ours.events == theirs.events and len(ours.events) > 100
+    a, b = Recorder(), Recorder()
+    assert cst_visit(module, b).code == module.visit(a).code and a.events == b.events
+
+
+def test_cst_visit_leaves_attribute_hooks_to_libcst():
+    module = cst.parse_module("f(g(x))\nh()\n")
+    hooked = WithAttributeHook()
+    cst_visit(module, hooked)
+    assert hooked.funcs == 3

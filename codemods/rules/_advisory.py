@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Tuple, Union, cast
 
 import libcst as cst
 
+from ..cstutil import cst_visit
 from ..imports import dotted_name
 from ..model import RuleKind
 from ..rule import TreeRule
@@ -128,9 +129,9 @@ def body_events(imports, root: Body) -> BodyEvents:
     if isinstance(root, cst.Module):
         for stmt in root.body:
             if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-                stmt.visit(events)
+                cst_visit(stmt, events)
     else:
-        root.visit(events)
+        cst_visit(root, events)
     return events
 
 

@@ -5,7 +5,7 @@ from typing import ClassVar, Dict, List, Optional, Sequence, Set
 
 import libcst as cst
 
-from ..cstutil import is_number, keywords, positional  # noqa: F401 (re-exported to the rules)
+from ..cstutil import cst_visit, is_number, keywords, positional  # noqa: F401 (re-exported to the rules)
 from ..imports import canonical, dotted_name
 from ..rule import TreeRule
 
@@ -210,7 +210,7 @@ class _CommentFinder(cst.CSTVisitor):
 
 def _has_comment(node: cst.CSTNode) -> bool:
     finder = _CommentFinder()
-    node.visit(finder)
+    cst_visit(node, finder)
     return finder.found
 
 

@@ -10,6 +10,8 @@ from typing import List, Optional, Tuple, Union
 
 import libcst as cst
 
+from ..cstutil import cst_visit
+
 Number = Union[int, float]
 
 # tensor methods that return a Python int (``x.size(0)``, ``x.dim()``)
@@ -95,7 +97,7 @@ def float_leaves_only(expr: cst.BaseExpression) -> bool:
 def has_call(expr: cst.CSTNode) -> bool:
     """The expression contains a call (or another construct that may have side effects)."""
     finder = _CallFinder()
-    expr.visit(finder)
+    cst_visit(expr, finder)
     return finder.found
 
 
@@ -141,7 +143,7 @@ class Walk(cst.CSTVisitor):
 
 def walk(node: cst.CSTNode) -> Walk:
     w = Walk()
-    node.visit(w)
+    cst_visit(node, w)
     return w
 
 

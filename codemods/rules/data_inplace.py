@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Sequence, Set
 
 import libcst as cst
 
+from ..cstutil import cst_visit
 from ..model import Example, FixClass
 from ..semantic.kinds import Grad
 from .data_common import DataRule
@@ -318,7 +319,7 @@ exact (and applied by default where the tool sees them). Without `--unsafe` ever
             return updated_node
         if not self.fix(original_node, "in-place update through .data -> the update without .data under torch.no_grad()"):
             return updated_node
-        new = updated_node.visit(_StripData(self))
+        new = cst_visit(updated_node, _StripData(self))
         self._updates[id(new)] = new
         return new
 

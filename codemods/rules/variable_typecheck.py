@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import libcst as cst
 
-from ..cstutil import code_of
+from ..cstutil import code_of, cst_visit
 from ..imports import dotted_name
 from ..model import Example, FixClass
 from ..rule import TreeRule
@@ -366,7 +366,7 @@ back to what it did on 0.3.
                 if callee in (fname, f"self.{fname}") and any(code_of(a.value).strip() == f"{name}.data" for a in call.args):
                     found = True
 
-        body.visit(Finder())
+        cst_visit(body, Finder())
         return found
 
     # -- dead branches the Variable rules leave behind --------------------------------------------------------

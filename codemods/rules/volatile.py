@@ -11,7 +11,7 @@ from typing import Optional, Set
 
 import libcst as cst
 
-from ..cstutil import prune_statements, strip_arg_comma
+from ..cstutil import cst_visit, prune_statements, strip_arg_comma
 from ..model import Example, FixClass
 from ..rule import TreeRule
 from ..semantic.kinds import Tensor
@@ -779,7 +779,7 @@ tuple element in a scope left with a note (see above; the note gives the region)
             stmts, carry = prune_statements(body[start : end + 1], removed)
             if not stmts:
                 continue
-            stmts = [s.visit(_Reindent(indent)) for s in stmts]
+            stmts = [cst_visit(s, _Reindent(indent)) for s in stmts]
             first = stmts[0]
             inner = [first.with_changes(leading_lines=[]), *stmts[1:]]
             item = cst.parse_expression(region_context(self.torch or "torch", flag, self.plan.flag_nodes))
@@ -921,36 +921,36 @@ Fix safety: exact. The constant is exactly what the read returns today; only the
         self.skip = self.ctx.shared(_Shared).dropped
 
     def visit_If(self, node):
-        node.test.visit(_Marker(self.guards))
+        cst_visit(node.test, _Marker(self.guards))
 
     def visit_While(self, node):
-        node.test.visit(_Marker(self.guards))
+        cst_visit(node.test, _Marker(self.guards))
 
     def visit_Assert(self, node):
-        node.test.visit(_Marker(self.guards))
+        cst_visit(node.test, _Marker(self.guards))
 
     def visit_IfExp(self, node):
-        node.test.visit(_Marker(self.guards))
+        cst_visit(node.test, _Marker(self.guards))
 
     def visit_BooleanOperation(self, node):
-        node.visit(_Marker(self.guards))
+        cst_visit(node, _Marker(self.guards))
 
     def visit_UnaryOperation(self, node):
         if isinstance(node.operator, cst.Not):
-            node.visit(_Marker(self.guards))
+            cst_visit(node, _Marker(self.guards))
 
     def visit_Call(self, node):
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "volatile":
             self.target_ids.add(id(node.func))  # obj.volatile(): a method of some other object
 
     def visit_AssignTarget(self, node):
-        node.visit(_Marker(self.target_ids))
+        cst_visit(node, _Marker(self.target_ids))
 
     def visit_AugAssign(self, node):
-        node.target.visit(_Marker(self.target_ids))
+        cst_visit(node.target, _Marker(self.target_ids))
 
     def visit_Del(self, node):
-        node.visit(_Marker(self.target_ids))
+        cst_visit(node, _Marker(self.target_ids))
 
     def leave_Attribute(self, original_node, updated_node):
         if original_node.attr.value != "volatile" or not self.active or id(original_node) in self.target_ids:

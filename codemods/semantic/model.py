@@ -14,6 +14,7 @@ from typing import List, Optional, Tuple, Union, cast
 import libcst as cst
 
 from .. import torchapi as api
+from ..cstutil import cst_visit
 from .cst2ast import Converter
 from .infer import Inference, Resolver
 from .kinds import UNKNOWN, Kind, Tensor
@@ -172,7 +173,7 @@ class SemanticModel:
                         found.append(n)
                     return True
 
-            self.ctx.module.visit(Collect())
+            cst_visit(self.ctx.module, Collect())
             ordered = self.scopes.ordered
             ok = len(found) == len(ordered) and all(
                 _SCOPE_KINDS[type(n)] == s.kind and (not isinstance(n, (cst.FunctionDef, cst.ClassDef)) or n.name.value == s.name)
