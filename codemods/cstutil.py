@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import tokenize
-import weakref
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
 
 import libcst as cst
@@ -503,13 +502,14 @@ def transform(node: cst.CSTNode, on_visit, on_leave):
     return walk(node)
 
 
-_PLAIN_HOOKS: "weakref.WeakKeyDictionary[type, bool]" = weakref.WeakKeyDictionary()  # rules define visitor classes locally
+_PLAIN_HOOKS: Dict[Tuple[str, str], bool] = {}  # by module and qualified name: rules define visitor classes locally
 
 
 def _plain_hooks(cls: type) -> bool:
     """Whether a visitor class has only node hooks (no ``visit_Call_func``-style attribute hooks,
     no own ``on_visit_attribute``), which ``visit`` may call without libcst's traversal."""
-    hit = _PLAIN_HOOKS.get(cls)
+    key = (cls.__module__, cls.__qualname__)
+    hit = _PLAIN_HOOKS.get(key)
     if hit is None:
         import re
 
@@ -519,7 +519,7 @@ def _plain_hooks(cls: type) -> bool:
             and cls.on_leave_attribute in (cst.CSTVisitor.on_leave_attribute, cst.CSTTransformer.on_leave_attribute)  # type: ignore[attr-defined]
             and not any(attribute_hook.match(name) for name in dir(cls))
         )
-        _PLAIN_HOOKS[cls] = hit
+        _PLAIN_HOOKS[key] = hit
     return hit
 
 

@@ -17,6 +17,8 @@ Pipeline for one file (see ``migrate``):
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import io
 import re
 import tokenize
@@ -197,7 +199,8 @@ def migrate(
         suppressions.append(Suppression(line, tuple(c.upper() for c in codes) if codes is not None else None))
     result.suppressions = suppressions
     try:
-        new_text, ctx = _migrate_text(text, path, active, unsafe, result, project)
+        with _gc_paused():
+            new_text, ctx = _migrate_text(text, path, active, unsafe, result, project)
     except RecursionError:
         result.failure = Failure("internal", deepest_line(text), "file too deeply nested to process (the deepest nesting is on this line)")
         return result
@@ -250,6 +253,27 @@ def _migrate_text(text: str, path: str, active: List[RuleType], unsafe: bool, re
     except cst.ParserSyntaxError as exc:
         result.failure = Failure("syntax", exc.raw_line, f"libcst cannot parse this file: {exc.message}")
         return original_text, None
+    return _migrate_module(text, original_text, path, active, result, project, ctx, tree, module)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while a file is parsed and migrated: its trees and semantic
+    model live until the file is done, and the collector's passes over them while they were
+    built made a run superlinear in the file (a generated 20k-line file: 28.8 s, 19.6 s without).
+    Almost everything the rules make is freed by reference counting; the collector is enabled
+    again when the file is done and finds whatever cycles were left."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _migrate_module(text: str, original_text: str, path: str, active: List[RuleType], result: Result, project, ctx: FileContext, tree: ast.AST, module: cst.Module) -> Tuple[str, Optional[FileContext]]:
     summary = project.module_for_path(path) if project is not None else None
     imports = ImportTable(tree, summary.name, project, summary.package) if summary is not None else ImportTable(tree)
     ctx.text, ctx.module, ctx.tree, ctx.imports = text, module, tree, imports

@@ -279,3 +279,32 @@ def test_a_module_that_imports_torch_lazily_keeps_doing_so():
     src = "import numpy as np\n\ndef to_np(x):\n    import torch\n    if isinstance(x, torch.autograd.Variable):\n        x = x.data\n    return x\n"
     r = migrate(src)
     assert r.new_source.startswith("import numpy as np\n\ndef to_np(x):\n    import torch\n    if isinstance(x, torch.Tensor):")
+
+
+def test_garbage_collection_is_paused_only_while_a_file_is_migrated():
+    import gc
+
+    seen = []
+    src = "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.zeros(2))\n"
+    from torchupgrade.codemods import engine
+
+    real = engine._migrate_text
+
+    def spy(*args, **kw):
+        seen.append(gc.isenabled())
+        return real(*args, **kw)
+
+    engine._migrate_text = spy
+    try:
+        assert gc.isenabled()
+        assert migrate(src).new_source != src
+        assert seen == [False] and gc.isenabled()
+        assert migrate("import torch\nx = Variable(\n").failure is not None and gc.isenabled()
+        gc.disable()
+        try:
+            migrate(src)
+            assert not gc.isenabled()  # a caller's own choice is kept
+        finally:
+            gc.enable()
+    finally:
+        engine._migrate_text = real
