@@ -314,15 +314,16 @@ def _candidates(node: cst.CSTNode, limit: int = 64) -> List[cst.CSTNode]:
     return out
 
 
-_PRINTED: list = [None, ""]  # the last module node_positions printed, and its code
+_PRINTED: Tuple[Optional[cst.Module], str] = (None, "")  # the last module node_positions printed, and its code
 
 
 def printed(module: cst.Module) -> str:
     """``module.code``, taken from ``node_positions``'s printing when that was the last module it
     printed (a migrated file prints its parsed module once for the edits' positions and once to
-    check that libcst reproduces the input)."""
-    if _PRINTED[0] is module:
-        return _PRINTED[1]
+    check that libcst reproduces the input). One tuple, read once: safe beside other threads."""
+    last, code = _PRINTED
+    if last is module:
+        return code
     return module.code
 
 
@@ -337,7 +338,8 @@ def node_positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> List[Pos
     targets = {id(c): None for cands in candidates for c in cands}
     state = _PositionState(module, targets)
     module._codegen(state)
-    _PRINTED[:] = [module, "".join(state.tokens)]
+    global _PRINTED
+    _PRINTED = (module, "".join(state.tokens))
     out: List[Position] = []
     for node, cands in zip(nodes, candidates):
         start = next((state.starts[id(c)] for c in cands if id(c) in state.starts), None)
