@@ -368,27 +368,6 @@ def line_offsets(text: str) -> List[int]:
 
 
 # -- fast traversal ---------------------------------------------------------------------------------
-_FIELDS: Dict[type, Tuple[str, ...]] = {}
-
-
-def children(node: cst.CSTNode) -> List[cst.CSTNode]:
-    """The child nodes of ``node`` (its dataclass fields; cheaper than ``node.children``, which
-    rebuilds the node). Not in source order."""
-    names = _FIELDS.get(type(node))
-    if names is None:
-        names = tuple(f.name for f in dataclasses.fields(node))
-        _FIELDS[type(node)] = names
-    out: List[cst.CSTNode] = []
-    for name in names:
-        v = getattr(node, name)
-        t = type(v)
-        if t is list or t is tuple:
-            out.extend(x for x in v if _is_node(type(x)))
-        elif _is_node(t):
-            out.append(v)
-    return out
-
-
 _NODE_TYPES: Dict[type, bool] = {}
 
 
@@ -448,6 +427,20 @@ def visit_order(node: cst.CSTNode) -> Tuple[str, ...]:
     return order
 
 
+def children(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """The child nodes of ``node`` in libcst's visiting order: ``node.children`` without
+    rebuilding the node."""
+    out: List[cst.CSTNode] = []
+    for name in visit_order(node):
+        value = getattr(node, name)
+        t = type(value)
+        if t is tuple or t is list:
+            out.extend(value)
+        elif _is_node(t):
+            out.append(value)
+    return out
+
+
 class _Replay(cst.CSTTransformer):
     """Rebuilds one node from its children's results, computed beforehand in the same order."""
 
@@ -480,21 +473,8 @@ def transform(node: cst.CSTNode, on_visit, on_leave):
     def walk(node):
         updated = node
         if on_visit(node):
-            results: List[Tuple[cst.CSTNode, object]] = []
-            changed = False
-            for name in visit_order(node):
-                value = getattr(node, name)
-                t = type(value)
-                if t is tuple or t is list:
-                    for child in value:
-                        new = walk(child)
-                        results.append((child, new))
-                        changed = changed or new is not child
-                elif _is_node(t):
-                    new = walk(value)
-                    results.append((value, new))
-                    changed = changed or new is not value
-            if changed:
+            results = [(child, walk(child)) for child in children(node)]
+            if any(new is not child for child, new in results):
                 replay = _Replay(results)
                 updated = node._visit_and_replace_children(replay)
                 if replay.next != len(results):
@@ -536,14 +516,8 @@ def visit(node: cst.CSTNode, visitor: Union[cst.CSTVisitor, cst.CSTTransformer])
 
     def walk(node: cst.CSTNode) -> None:
         if on_visit(node):
-            for name in visit_order(node):
-                value = getattr(node, name)
-                t = type(value)
-                if t is tuple or t is list:
-                    for child in value:
-                        walk(child)
-                elif _is_node(t):
-                    walk(value)
+            for child in children(node):
+                walk(child)
         on_leave(node)
 
     walk(node)
